@@ -1,0 +1,51 @@
+"""Announcing committed events on the channel layer.
+
+The channel layer is a hint, not the record (DESIGN.md, decision 2):
+group_send is at-most-once, so a lost message costs a subscriber a gap that
+its consumer fills from the ledger; it never costs an edit. That is why a
+failing layer is logged here and not raised into the committed edit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from ledger.models import Event
+from ledger.serialization import event_to_dict
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(sheet_id: int) -> str:
+    return f"sheet-{sheet_id}"
+
+
+def events_message(*, sheet_id: int, events: Sequence[Event]) -> dict[str, Any]:
+    """Build the group message: the events inline, or only their seq range when they are large."""
+    message: dict[str, Any] = {"type": "sheet.events", "first": events[0].seq, "last": events[-1].seq}
+    size = sum(len(event.old_value) + len(event.new_value) for event in events)
+    if size <= settings.SHEETS_INLINE_BROADCAST_BYTES:
+        sheet_name = events[0].sheet.name
+        message["events"] = [event_to_dict(event, sheet_name=sheet_name) for event in events]
+    return message
+
+
+def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
+    """Tell the sheet's subscribers about committed events; never raise."""
+    if not events:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(sheet_id), events_message(sheet_id=sheet_id, events=events))
+    except (ChannelFull, RedisError, OSError) as exc:
+        logger.warning("broadcast of seqs %s-%s on sheet %s failed: %s", events[0].seq, events[-1].seq, sheet_id, exc)

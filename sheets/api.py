@@ -1,0 +1,68 @@
+"""The JSON API (PROTOCOL.md section 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from ledger.selectors import events_page
+from ledger.serialization import event_to_dict
+from projections.selectors import cells_at, cells_to_json, current_state
+from sheets.access import NoAccess, SheetAccess, sheet_access
+from sheets.exceptions import SheetNotFound
+from sheets.params import BadParameter, event_filter, int_param
+
+MAX_LIMIT = 1000
+
+
+def json_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api_view(view: Callable[[HttpRequest, SheetAccess], dict[str, Any]]) -> Callable[..., JsonResponse]:
+    """Answer 401/404/403/400 as JSON around a view that returns a dict."""
+
+    @require_GET
+    @wraps(view)
+    def wrapper(request: HttpRequest, name: str) -> JsonResponse:
+        if not request.user.is_authenticated:
+            return json_error(401, "log in first")
+        try:
+            access = sheet_access(request, name)
+            return JsonResponse(view(request, access))
+        except SheetNotFound as exc:
+            return json_error(404, str(exc))
+        except NoAccess as exc:
+            return json_error(403, str(exc))
+        except BadParameter as exc:
+            return json_error(400, str(exc))
+
+    return wrapper
+
+
+@api_view
+def events(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
+    after = int_param(request.GET, "after") or 0
+    limit = int_param(request.GET, "limit", minimum=1, maximum=MAX_LIMIT) or 100
+    filters = event_filter(request.GET)
+    sheet = access.sheet
+    page, next_after = events_page(sheet_id=sheet.pk, filters=filters, after=after, limit=limit)
+    return {
+        "events": [event_to_dict(event, sheet_name=sheet.name, with_hashes=True) for event in page],
+        "head": sheet.head,
+        "next_after": next_after,
+    }
+
+
+@api_view
+def cells(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
+    sheet = access.sheet
+    at = int_param(request.GET, "at", maximum=sheet.head)
+    if at is None or at == sheet.head:
+        state = current_state(sheet_id=sheet.pk)
+        return {"head": state.head, "at": state.head, "cells": cells_to_json(state.cells)}
+    return {"head": sheet.head, "at": at, "cells": cells_to_json(cells_at(sheet_id=sheet.pk, seq=at))}

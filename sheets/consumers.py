@@ -1,0 +1,196 @@
+"""The sheet websocket: subscribe (replay, then live), edit, ping (PROTOCOL.md sections 2-4)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from ledger.broadcast import group_name
+from ledger.exceptions import EditRejected
+from ledger.selectors import sheet_head
+from ledger.services import append_edit
+from sheets import feeds
+from sheets.exceptions import SheetNotFound
+from sheets.models import SHEET_NAME_PATTERN
+from sheets.protocol import ProtocolError, decode_frame, edit_id_of, parse_edit, parse_subscribe
+from sheets.ratelimit import TokenBucket
+from sheets.selectors import get_sheet, role_for
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TRY_AGAIN_LATER = 1013
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+@database_sync_to_async
+def _access(name: str, user: Any) -> tuple[int, str | None]:
+    sheet = get_sheet(name=name)
+    return sheet.pk, role_for(user=user, sheet_id=sheet.pk)
+
+
+_head = database_sync_to_async(sheet_head)
+_append = database_sync_to_async(append_edit)
+_events = database_sync_to_async(feeds.events_frame)
+_snapshot = database_sync_to_async(feeds.snapshot_frame)
+
+
+class SheetConsumer(AsyncWebsocketConsumer):
+    """One browser tab on one sheet.
+
+    ``last_sent`` is the highest seq this connection has delivered. Every
+    events frame continues it without a gap: live group messages that
+    overlap it are trimmed, and a group message that would leave a hole (the
+    channel layer dropped one) is replaced by a read from the ledger.
+    """
+
+    sheet_id: int
+    sheet_name: str
+    subscribed = False
+    joined = False
+    last_sent = 0
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        self.sheet_name = self.scope["url_route"]["kwargs"]["sheet_name"]
+        if not re.fullmatch(SHEET_NAME_PATTERN, self.sheet_name):
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        try:
+            self.sheet_id, role = await _access(self.sheet_name, user)
+        except SheetNotFound:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        except DATABASE_DOWN:
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        if role is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.user = user
+        self.bucket = TokenBucket(rate=settings.SHEETS_RATE_LIMIT_PER_SECOND, burst=settings.SHEETS_RATE_LIMIT_BURST)
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
+            self.joined = False
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False, separators=(",", ":")))
+
+    async def send_error(self, code: str, message: str, client_event_id: str | None = None, **extra: Any) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if client_event_id is not None:
+            frame["client_event_id"] = client_event_id
+        frame.update(extra)
+        await self.send_json(frame)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message: dict[str, Any] = {}
+        try:
+            message = decode_frame(text_data, bytes_data)
+            kind = message["type"]
+            if kind == "subscribe":
+                await self.on_subscribe(message)
+            elif kind == "edit":
+                await self.on_edit(message)
+            elif kind == "ping":
+                await self.on_ping()
+            else:
+                raise ProtocolError("invalid_message", f"unknown frame type {kind[:40]!r}")
+        except ProtocolError as exc:
+            await self.send_error(exc.code, exc.message, exc.client_event_id)
+        except DATABASE_DOWN:
+            logger.warning("database unavailable while handling a %s frame", message.get("type"), exc_info=True)
+            await self.send_error(
+                "unavailable", "the database cannot be reached; retry later", edit_id_of(message) if message else None
+            )
+
+    async def on_subscribe(self, message: dict[str, Any]) -> None:
+        since = parse_subscribe(message).since
+        if not self.joined:
+            # Join before reading (DESIGN.md, decision 3): whatever commits
+            # from now on reaches this channel, and the trimming in
+            # _deliver_live drops what the replay below already sent.
+            await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
+            self.joined = True
+        head = await _head(sheet_id=self.sheet_id)
+        if since > head:
+            raise ProtocolError("since_ahead", f"since {since} is ahead of the sheet's head {head}")
+        self.subscribed = False
+        self.last_sent = since
+        if head - since > settings.SHEETS_SNAPSHOT_THRESHOLD:
+            frame = await _snapshot(sheet_id=self.sheet_id)
+            await self.send_json(frame)
+            self.last_sent = frame["head"]
+            head = max(head, frame["head"])
+        await self._send_from_ledger(upto=head)
+        self.subscribed = True
+        await self.send_json({"type": "caught_up", "head": self.last_sent})
+
+    async def on_edit(self, message: dict[str, Any]) -> None:
+        if not self.subscribed:
+            raise ProtocolError("not_subscribed", "subscribe before editing", edit_id_of(message))
+        edit = parse_edit(message)
+        echo = str(message["client_event_id"])
+        if not self.bucket.take():
+            raise ProtocolError("rate_limited", "too many edits; slow down and retry", echo)
+        try:
+            result = await _append(
+                sheet_id=self.sheet_id, user=self.user, client_event_id=edit.client_event_id, changes=edit.changes
+            )
+        except EditRejected as exc:
+            await self.send_error(exc.code, exc.message, echo, **exc.details)
+            return
+        await self.send_json({"type": "ack", "client_event_id": echo, "seqs": result.seqs})
+
+    async def on_ping(self) -> None:
+        if not self.subscribed:
+            raise ProtocolError("not_subscribed", "subscribe before pinging")
+        head = await _head(sheet_id=self.sheet_id)
+        # A live message the channel layer dropped at the tail of a burst
+        # leaves no later message to reveal the gap; fill it here so the
+        # pong never reports a head this connection has not been sent.
+        if head > self.last_sent:
+            await self._send_from_ledger(upto=head)
+        await self.send_json({"type": "pong", "head": head})
+
+    async def sheet_events(self, message: dict[str, Any]) -> None:
+        """Deliver a group message announcing committed events."""
+        if not self.subscribed or message["last"] <= self.last_sent:
+            return
+        if message["first"] > self.last_sent + 1 or "events" not in message:
+            try:
+                await self._send_from_ledger(upto=message["last"])
+            except DATABASE_DOWN:
+                # The next message or ping fills the gap once the database is back.
+                logger.warning("could not fill a gap on sheet %s", self.sheet_id, exc_info=True)
+            return
+        events = [event for event in message["events"] if event["seq"] > self.last_sent]
+        await self.send_json({"type": "events", "events": events})
+        self.last_sent = events[-1]["seq"]
+
+    async def _send_from_ledger(self, *, upto: int) -> None:
+        while self.last_sent < upto:
+            frame = await _events(
+                sheet_id=self.sheet_id, sheet_name=self.sheet_name, after=self.last_sent, upto=upto,
+                limit=settings.SHEETS_REPLAY_FRAME_SIZE,
+            )
+            if not frame["events"]:
+                return
+            await self.send_json(frame)
+            self.last_sent = frame["events"][-1]["seq"]

@@ -1,0 +1,49 @@
+"""Sheets and who may do what on them."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+SHEET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+GENESIS_HASH = "0" * 64
+MAX_ROWS = 1_000_000
+MAX_COLS = 18_278  # A..ZZZ
+
+
+class Sheet(models.Model):
+    name = models.CharField(max_length=64, unique=True, validators=[RegexValidator(SHEET_NAME_PATTERN)])
+    title = models.CharField(max_length=200, blank=True)
+    rows = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_ROWS)])
+    cols = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_COLS)])
+    # Written only by ledger.services.append_edit, under the row lock: the
+    # last seq and hash of the sheet's chain.
+    head = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "viewer"
+    EDITOR = "editor", "editor"
+    OWNER = "owner", "owner"
+
+
+EDIT_ROLES = frozenset({Role.EDITOR, Role.OWNER})
+
+
+class Membership(models.Model):
+    sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sheet_memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sheet", "user"], name="membership_unique_sheet_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} on {self.sheet}"

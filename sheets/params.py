@@ -1,0 +1,75 @@
+"""Parsing query parameters of the events API and the history page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
+
+from ledger.selectors import EventFilter
+
+
+class BadParameter(ValueError):
+    """A query parameter that cannot be used; answered with 400."""
+
+
+def int_param(query: QueryDict, name: str, *, default: int | None = None, minimum: int = 0,
+              maximum: int | None = None) -> int | None:
+    raw = query.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be an integer, got {raw[:40]!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise BadParameter(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def time_param(query: QueryDict, name: str) -> datetime | None:
+    raw = query.get(name, "")
+    if raw == "":
+        return None
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise BadParameter(f"{name} must be an ISO 8601 time such as 2026-11-24T14:00:00Z, got {raw[:40]!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def user_param(query: QueryDict, name: str = "user") -> int | None:
+    """Accept a user's pk (digits) or username; an unknown user is an error, not an empty result."""
+    raw = query.get(name, "").strip()
+    if raw == "":
+        return None
+    User = get_user_model()
+    if raw.isdigit():
+        return int(raw)
+    pk = User.objects.filter(username=raw).values_list("pk", flat=True).first()
+    if pk is None:
+        raise BadParameter(f"no user named {raw[:40]!r}")
+    return pk
+
+
+def event_filter(query: QueryDict) -> EventFilter:
+    """Build the audit filter from ``user``, ``row``, ``col``, ``from``, ``to``, ``seq_from``, ``seq_to``."""
+    filters = EventFilter(
+        user_id=user_param(query),
+        row=int_param(query, "row"),
+        col=int_param(query, "col"),
+        recorded_from=time_param(query, "from"),
+        recorded_to=time_param(query, "to"),
+        seq_from=int_param(query, "seq_from"),
+        seq_to=int_param(query, "seq_to"),
+    )
+    if filters.recorded_from and filters.recorded_to and filters.recorded_from > filters.recorded_to:
+        raise BadParameter("from must not be later than to")
+    return filters

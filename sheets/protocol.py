@@ -1,0 +1,109 @@
+"""Parsing and validating client frames (PROTOCOL.md section 3).
+
+Only the shape is checked here; what needs the sheet (bounds, rights,
+conflicts) is the ledger service's business.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from ledger.services import Change
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the protocol; answered with an error frame, never a close."""
+
+    def __init__(self, code: str, message: str, client_event_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_event_id = client_event_id
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    client_event_id: uuid.UUID
+    changes: list[Change]
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+def _is_int(value: Any) -> bool:
+    # JSON true/false arrive as bool, which Python counts as int.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def decode_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
+    """Return the JSON object of a text frame with a string "type"."""
+    if text is None:
+        raise ProtocolError("invalid_message", "binary frames are not supported; send JSON text frames")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("invalid_message", "a frame must be a JSON object")
+    if not isinstance(message.get("type"), str):
+        raise ProtocolError("invalid_message", 'a frame needs a string "type"')
+    return message
+
+
+def parse_subscribe(message: dict[str, Any]) -> Subscribe:
+    since = message.get("since")
+    if not _is_int(since) or since < 0:
+        raise ProtocolError("invalid_message", '"since" must be a non-negative integer')
+    return Subscribe(since=since)
+
+
+def edit_id_of(message: dict[str, Any]) -> str | None:
+    """Return the client_event_id to echo in an error, when the frame carries a string one."""
+    value = message.get("client_event_id")
+    return value if isinstance(value, str) and len(value) <= 100 else None
+
+
+def parse_edit(message: dict[str, Any]) -> Edit:
+    echo = edit_id_of(message)
+    raw_id = message.get("client_event_id")
+    if not isinstance(raw_id, str):
+        raise ProtocolError("invalid_message", '"client_event_id" must be a UUID string', echo)
+    try:
+        client_event_id = uuid.UUID(raw_id)
+    except ValueError:
+        raise ProtocolError("invalid_message", '"client_event_id" must be a UUID string', echo) from None
+    raw_changes = message.get("changes")
+    if not isinstance(raw_changes, list) or not raw_changes:
+        raise ProtocolError("invalid_message", '"changes" must be a non-empty list', echo)
+    if len(raw_changes) > settings.SHEETS_MAX_CHANGES:
+        raise ProtocolError(
+            "too_many_changes",
+            f"an edit holds at most {settings.SHEETS_MAX_CHANGES} changes, got {len(raw_changes)}",
+            echo,
+        )
+    changes = []
+    for index, raw in enumerate(raw_changes):
+        if not isinstance(raw, dict):
+            raise ProtocolError("invalid_message", f"change {index} must be an object", echo)
+        row, col, value = raw.get("row"), raw.get("col"), raw.get("value")
+        base_seq = raw.get("base_seq")
+        if not _is_int(row) or not _is_int(col):
+            raise ProtocolError("invalid_message", f'change {index}: "row" and "col" must be integers', echo)
+        if not isinstance(value, str):
+            raise ProtocolError("invalid_message", f'change {index}: "value" must be a string', echo)
+        if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):
+            raise ProtocolError("invalid_message", f'change {index}: "base_seq" must be a non-negative integer', echo)
+        changes.append(Change(row=row, col=col, value=value, base_seq=base_seq))
+    return Edit(client_event_id=client_event_id, changes=changes)

@@ -1,0 +1,38 @@
+"""Reads about sheets and access rights."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+
+from sheets.exceptions import SheetNotFound
+from sheets.models import EDIT_ROLES, Membership, Role, Sheet
+
+
+def get_sheet(*, name: str) -> Sheet:
+    try:
+        return Sheet.objects.get(name=name)
+    except Sheet.DoesNotExist:
+        raise SheetNotFound(f"no sheet named {name!r}") from None
+
+
+def role_for(*, user: AbstractBaseUser | AnonymousUser, sheet_id: int) -> Role | None:
+    """Return the user's role on the sheet; superusers own every sheet."""
+    if not user.is_authenticated:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.OWNER
+    role = Membership.objects.filter(sheet_id=sheet_id, user_id=user.pk).values_list("role", flat=True).first()
+    return Role(role) if role else None
+
+
+def can_edit(role: Role | None) -> bool:
+    return role in EDIT_ROLES
+
+
+def sheets_for(*, user: AbstractBaseUser) -> QuerySet[Sheet]:
+    """Return the sheets the user may at least view."""
+    if getattr(user, "is_superuser", False):
+        return Sheet.objects.all()
+    return Sheet.objects.filter(memberships__user_id=user.pk).distinct()

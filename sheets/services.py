@@ -1,0 +1,45 @@
+"""Writes about sheets and access rights (never cells: those go through the ledger)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from sheets.exceptions import SheetError, UserNotFound
+from sheets.models import Membership, Role, Sheet
+
+
+def _get_user(username: str):  # type: ignore[no-untyped-def]
+    User = get_user_model()
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise UserNotFound(f"no user named {username!r}") from None
+
+
+@transaction.atomic
+def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_username: str | None = None) -> Sheet:
+    """Create an empty sheet, optionally with an owner."""
+    owner = _get_user(owner_username) if owner_username else None
+    if Sheet.objects.filter(name=name).exists():
+        raise SheetError(f"a sheet named {name!r} already exists")
+    sheet = Sheet(name=name, rows=rows, cols=cols, title=title or name)
+    try:
+        sheet.full_clean()
+    except ValidationError as exc:
+        raise SheetError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from None
+    sheet.save()
+    if owner is not None:
+        Membership.objects.create(sheet=sheet, user=owner, role=Role.OWNER)
+    return sheet
+
+
+@transaction.atomic
+def grant(*, sheet: Sheet, username: str, role: str) -> Membership:
+    """Give a user a role on a sheet, replacing any role they had."""
+    if role not in Role.values:
+        raise SheetError(f"role must be one of {', '.join(Role.values)}, not {role!r}")
+    user = _get_user(username)
+    membership, _ = Membership.objects.update_or_create(sheet=sheet, user=user, defaults={"role": role})
+    return membership

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from sheets import api, views
+
+urlpatterns = [
+    path("", views.sheet_list, name="sheet-list"),
+    path("sheets/<str:name>/", views.grid, name="sheet-grid"),
+    path("api/sheets/<str:name>/events/", api.events, name="api-events"),
+    path("api/sheets/<str:name>/cells/", api.cells, name="api-cells"),
+]

@@ -1,0 +1,68 @@
+"""Shared fixtures: users, sheets and edits made through the real services."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ledger.services import AppendResult, Change, append_edit
+from sheets.models import Role, Sheet
+from sheets.services import create_sheet, grant
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """Return a name no other test uses: committed data is never flushed (events are immutable)."""
+    return f"{prefix}{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access without a wrapping transaction, for code that reads from other threads or processes.
+
+    Tests using it create their own uniquely named users and sheets and clean
+    nothing up: the ledger's triggers refuse the flush that Django's
+    TransactionTestCase would do, exactly as they should.
+    """
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def make_user() -> Callable[..., Any]:
+    def make(username: str | None = None, **extra: Any) -> Any:
+        return get_user_model().objects.create_user(username=username or unique("user"), password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_sheet(make_user: Callable[..., Any]) -> Callable[..., Sheet]:
+    def make(*, rows: int = 50, cols: int = 10, editors: Sequence[Any] = (), viewers: Sequence[Any] = (),
+             name: str | None = None) -> Sheet:
+        sheet = create_sheet(name=name or unique("sheet"), rows=rows, cols=cols)
+        for user in editors:
+            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+        for user in viewers:
+            grant(sheet=sheet, username=user.username, role=Role.VIEWER)
+        return sheet
+
+    return make
+
+
+def edit(sheet: Sheet, user: Any, *changes: tuple[int, int, str] | Change,
+         client_event_id: uuid.UUID | None = None) -> AppendResult:
+    """Append through the one write path, as every test must."""
+    return append_edit(
+        sheet_id=sheet.pk,
+        user=user,
+        client_event_id=client_event_id or uuid.uuid4(),
+        changes=[c if isinstance(c, Change) else Change(row=c[0], col=c[1], value=c[2]) for c in changes],
+    )
