@@ -28,6 +28,7 @@ static/vendor/.installed: node_modules/.installed scripts/vendor_static.sh
 
 setup: $(VENV)/.installed static/vendor/.installed
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 
 run: setup
 	DEBUG=1 $(PY) manage.py setup_demo

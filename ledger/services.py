@@ -16,6 +16,7 @@ from ledger.broadcast import broadcast_events
 from ledger.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
 from ledger.hashing import canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event
+from proj.metrics import EVENTS_APPENDED
 from projections.fold import fold
 from projections.services import load_cells, store_cells
 from sheets.models import Sheet
@@ -151,4 +152,5 @@ def append_edit(
         sheet.head, sheet.head_hash = seq, prev_hash
         sheet.save(update_fields=["head", "head_hash"])
         transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
+        transaction.on_commit(partial(EVENTS_APPENDED.inc, len(events)))
     return AppendResult(seqs=[event.seq for event in events], events=events, duplicate=False)
