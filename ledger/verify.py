@@ -1,0 +1,173 @@
+"""Verify a sheet's ledger: gapless seqs, an unbroken hash chain, and a head that matches.
+
+The check itself (``verify_chain``) is a pure function over an iterator of
+records, so it runs on a database cursor, on a CSV export or on a list in a
+test alike; ``verify_sheet`` is the shell that streams the records from the
+database in constant memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import takewhile
+from typing import NamedTuple
+
+from django.db import connection, transaction
+
+from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
+from ledger.models import Event
+from sheets.models import Sheet
+
+CHUNK_SIZE = 2_000
+
+
+class LedgerRecord(NamedTuple):
+    """The stored fields of one event, as the chain hashes them (recorded_at in canonical form)."""
+
+    seq: int
+    row: int
+    col: int
+    old_value: str
+    new_value: str
+    broadcaster_id: int
+    client_event_id: str
+    recorded_at: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first event at which the ledger stops being trustworthy, and why."""
+
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SheetReport:
+    sheet: str
+    head: int
+    checked: int
+    finding: Finding | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+
+def recompute_hash(record: LedgerRecord, *, sheet: str) -> str:
+    """Return the hash the record should carry given its own prev_hash and content."""
+    canonical = canonical_bytes(
+        sheet=sheet,
+        seq=record.seq,
+        row=record.row,
+        col=record.col,
+        old_value=record.old_value,
+        new_value=record.new_value,
+        broadcaster_id=record.broadcaster_id,
+        client_event_id=record.client_event_id,
+        recorded_at=record.recorded_at,
+    )
+    return chain_hash(record.prev_hash, canonical)
+
+
+def verify_chain(
+    records: Iterable[LedgerRecord],
+    *,
+    sheet: str,
+    head: int,
+    head_hash: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[int, Finding | None]:
+    """Check records given in ascending seq order; return how many were checked and the first finding."""
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    checked = 0
+    for record in records:
+        if record.seq != expected_seq:
+            if record.seq > expected_seq:
+                return checked, Finding(expected_seq, f"seq {expected_seq} is missing (the next event is seq {record.seq})")
+            return checked, Finding(record.seq, f"seq {record.seq} appears more than once")
+        if record.prev_hash != expected_prev:
+            # Either this event was moved here from elsewhere in the chain, or
+            # the event before it was rewritten together with its own hash.
+            previous = f"seq {expected_seq - 1}" if expected_seq > 1 else "the genesis hash"
+            return checked, Finding(record.seq, f"prev_hash does not match the hash of {previous}")
+        if recompute_hash(record, sheet=sheet) != record.hash:
+            return checked, Finding(record.seq, "hash does not match the event's content: the event was changed")
+        expected_seq, expected_prev = expected_seq + 1, record.hash
+        checked += 1
+        if on_progress is not None:
+            on_progress(checked)
+    last = expected_seq - 1
+    if last < head:
+        return checked, Finding(last + 1, f"seq {last + 1} is missing: the sheet's head is {head} but the ledger ends at {last}")
+    if last > head:
+        return checked, Finding(head + 1, f"seq {head + 1} is beyond the sheet's head {head}")
+    if head_hash != expected_prev:
+        return checked, Finding(head, f"the sheet's head_hash does not match the hash of seq {head}")
+    return checked, None
+
+
+def _records(sheet_id: int) -> Iterator[LedgerRecord]:
+    rows = (
+        Event.objects.filter(sheet_id=sheet_id)
+        .order_by("seq")
+        .values_list(
+            "seq", "row", "col", "old_value", "new_value", "broadcaster_id", "client_event_id", "recorded_at",
+            "prev_hash", "hash",
+        )
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    for seq, row, col, old, new, broadcaster_id, client_event_id, recorded_at, prev_hash, digest in rows:
+        assert isinstance(recorded_at, datetime)
+        yield LedgerRecord(
+            seq, row, col, old, new, broadcaster_id, str(client_event_id), format_timestamp(recorded_at), prev_hash,
+            digest,
+        )
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    # The head and the events must be read from one snapshot, or an append
+    # committing mid-check would look like an event beyond the head. On
+    # PostgreSQL a REPEATABLE READ transaction gives that, and inside a
+    # transaction .iterator() streams through a server-side cursor instead of
+    # materialising a WITH HOLD cursor. SQLite's atomic() would BEGIN
+    # IMMEDIATE (settings) and block every writer for the whole check, so
+    # there the race is handled in verify_sheet instead.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
+    else:
+        yield
+
+
+def _events_beyond_head(*, sheet_id: int, head: int) -> bool:
+    if not Event.objects.filter(sheet_id=sheet_id, seq__gt=head).exists():
+        return False
+    # An append advances the head in the same transaction as its events, so
+    # extra events under a head that has not moved since it was read were
+    # not appended by the ledger (on SQLite an append may commit mid-check).
+    return Sheet.objects.filter(pk=sheet_id).values_list("head", flat=True).get() == head
+
+
+def verify_sheet(*, sheet_id: int, on_progress: Callable[[int], None] | None = None) -> SheetReport:
+    """Stream the sheet's events from the database and verify them against its head."""
+    with _one_snapshot():
+        name, head, head_hash = Sheet.objects.filter(pk=sheet_id).values_list("name", "head", "head_hash").get()
+        records = _records(sheet_id)
+        # Events appended after the head was read are not this check's
+        # business: stop at the head, then look past it separately below.
+        bounded = takewhile(lambda record: record.seq <= head, records)
+        checked, finding = verify_chain(bounded, sheet=name, head=head, head_hash=head_hash, on_progress=on_progress)
+        # A head_hash mismatch at the head is better explained by events
+        # beyond it, when there are some: the head was rewound.
+        if (finding is None or finding.seq >= head) and _events_beyond_head(sheet_id=sheet_id, head=head):
+            finding = Finding(head + 1, f"seq {head + 1} is beyond the sheet's head {head}")
+    return SheetReport(sheet=name, head=head, checked=checked, finding=finding)

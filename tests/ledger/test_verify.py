@@ -1,0 +1,217 @@
+"""verify_ledger detects every kind of tampering, naming the sheet and the first bad seq."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from ledger.hashing import canonical_bytes, chain_hash, format_timestamp
+from ledger.models import Event
+from ledger.progress import Progress
+from ledger.verify import LedgerRecord, verify_chain
+from sheets.models import Sheet
+from tests.conftest import edit
+
+pytestmark = pytest.mark.django_db
+
+TRIGGERS = {
+    "postgresql": [
+        "DROP TRIGGER ledger_event_immutable_rows ON ledger_event",
+        "DROP TRIGGER ledger_event_immutable_truncate ON ledger_event",
+    ],
+    "sqlite": ["DROP TRIGGER ledger_event_immutable_update", "DROP TRIGGER ledger_event_immutable_delete"],
+}
+
+
+@pytest.fixture
+def tamper() -> Iterator[None]:
+    """Drop the immutability triggers inside the test's transaction, as a database superuser could.
+
+    DDL is transactional on PostgreSQL and SQLite, so the test's rollback
+    puts the triggers back.
+    """
+    assert connection.in_atomic_block
+    with connection.cursor() as cursor:
+        for statement in TRIGGERS[connection.vendor]:
+            cursor.execute(statement)
+    yield
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def sheet(make_sheet, alice) -> Sheet:
+    sheet = make_sheet(rows=10, cols=5, editors=[alice])
+    edit(sheet, alice, (0, 0, "a"))
+    edit(sheet, alice, (0, 1, "b"), (1, 1, "c"))
+    edit(sheet, alice, (0, 0, "d"))
+    edit(sheet, alice, (2, 2, "e"))
+    sheet.refresh_from_db()
+    assert sheet.head == 5
+    return sheet
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("verify_ledger", *args, stdout=out)
+    return out.getvalue()
+
+
+def sql(statement: str, params: list[object]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_an_untouched_ledger_passes(sheet):
+    output = run(sheet.name)
+    assert f"{sheet.name}: ok, 5 events, head 5" in output
+    assert "every chain is intact" in output
+
+
+def test_every_sheet_is_checked_without_a_name(sheet, make_sheet, alice):
+    other = make_sheet(editors=[alice])
+    edit(other, alice, (0, 0, "x"))
+    output = run()
+    assert f"{sheet.name}: ok, 5 events" in output
+    assert f"{other.name}: ok, 1 events" in output
+
+
+def test_an_empty_sheet_passes(make_sheet):
+    empty = make_sheet()
+    assert f"{empty.name}: ok, 0 events, head 0" in run(empty.name)
+
+
+def test_an_unknown_sheet_is_an_error():
+    with pytest.raises(CommandError, match="no sheet named 'nope'"):
+        run("nope")
+
+
+def test_a_changed_value_is_named_by_its_seq(sheet, tamper):
+    sql("UPDATE ledger_event SET new_value = %s WHERE sheet_id = %s AND seq = 3", ["forged", sheet.pk])
+    with pytest.raises(CommandError, match=rf"sheet {sheet.name}: first bad seq 3: hash does not match"):
+        run(sheet.name)
+
+
+def test_a_changed_author_is_named_by_its_seq(sheet, tamper, make_user):
+    mallory = make_user()
+    sql("UPDATE ledger_event SET broadcaster_id = %s WHERE sheet_id = %s AND seq = 2", [mallory.pk, sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 2: hash does not match"):
+        run(sheet.name)
+
+
+def test_a_changed_event_with_a_recomputed_hash_breaks_the_next_link(sheet, tamper):
+    event = Event.objects.get(sheet=sheet, seq=3)
+    forged = chain_hash(
+        event.prev_hash,
+        canonical_bytes(
+            sheet=sheet.name, seq=3, row=event.row, col=event.col, old_value=event.old_value, new_value="forged",
+            broadcaster_id=event.broadcaster_id, client_event_id=str(event.client_event_id),
+            recorded_at=format_timestamp(event.recorded_at),
+        ),
+    )
+    sql("UPDATE ledger_event SET new_value = 'forged', hash = %s WHERE sheet_id = %s AND seq = 3", [forged, sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 4: prev_hash does not match the hash of seq 3"):
+        run(sheet.name)
+
+
+def test_a_deleted_event_is_named_by_its_seq(sheet, tamper):
+    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 3", [sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 3: seq 3 is missing"):
+        run(sheet.name)
+
+
+def test_a_deleted_last_event_is_caught_by_the_head(sheet, tamper):
+    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 5", [sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 5: seq 5 is missing: the sheet's head is 5"):
+        run(sheet.name)
+
+
+def test_two_reordered_events_are_named_by_the_first_seq(sheet, tamper):
+    sql("UPDATE ledger_event SET seq = -1 WHERE sheet_id = %s AND seq = 2", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = 2 WHERE sheet_id = %s AND seq = 4", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = 4 WHERE sheet_id = %s AND seq = -1", [sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 2: prev_hash does not match the hash of seq 1"):
+        run(sheet.name)
+
+
+def test_two_reordered_adjacent_events_are_named_by_the_first_seq(sheet, tamper):
+    sql("UPDATE ledger_event SET seq = -1 WHERE sheet_id = %s AND seq = 4", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = 4 WHERE sheet_id = %s AND seq = 5", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = 5 WHERE sheet_id = %s AND seq = -1", [sheet.pk])
+    with pytest.raises(CommandError, match="first bad seq 4"):
+        run(sheet.name)
+
+
+def test_a_head_behind_the_ledger_is_caught(sheet):
+    # The sheets table has no trigger: rewinding the head needs no privilege.
+    Sheet.objects.filter(pk=sheet.pk).update(head=4)
+    with pytest.raises(CommandError, match="first bad seq 5: seq 5 is beyond the sheet's head 4"):
+        run(sheet.name)
+
+
+def test_a_wrong_head_hash_is_caught(sheet):
+    Sheet.objects.filter(pk=sheet.pk).update(head_hash="f" * 64)
+    with pytest.raises(CommandError, match="first bad seq 5: the sheet's head_hash does not match"):
+        run(sheet.name)
+
+
+def test_one_bad_sheet_fails_the_run_and_the_others_are_still_reported(sheet, make_sheet, alice, tamper):
+    good = make_sheet(editors=[alice])
+    edit(good, alice, (0, 0, "x"))
+    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 1", [sheet.pk])
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=rf"sheet {sheet.name}: first bad seq 1") as failure:
+        call_command("verify_ledger", stdout=out)
+    assert good.name not in str(failure.value)
+    assert f"{good.name}: ok, 1 events" in out.getvalue()
+
+
+def _record(seq: int, prev_hash: str, sheet: str = "s") -> LedgerRecord:
+    fields = dict(row=0, col=seq, old_value="", new_value=str(seq), broadcaster_id=1,
+                  client_event_id="00000000-0000-4000-8000-000000000000", recorded_at="2026-11-24T10:15:02.123456Z")
+    digest = chain_hash(prev_hash, canonical_bytes(sheet=sheet, seq=seq, **fields))  # type: ignore[arg-type]
+    return LedgerRecord(seq=seq, prev_hash=prev_hash, hash=digest, **fields)  # type: ignore[arg-type]
+
+
+def test_the_pure_check_accepts_a_chain_built_by_hand_and_reports_progress():
+    records = [_record(1, "0" * 64)]
+    records.append(_record(2, records[0].hash))
+    seen: list[int] = []
+    checked, finding = verify_chain(iter(records), sheet="s", head=2, head_hash=records[1].hash, on_progress=seen.append)
+    assert (checked, finding, seen) == (2, None, [1, 2])
+
+
+def test_the_pure_check_binds_the_sheet_name_into_every_hash():
+    record = _record(1, "0" * 64, sheet="s")
+    checked, finding = verify_chain([record], sheet="renamed", head=1, head_hash=record.hash)
+    assert finding is not None and finding.seq == 1
+
+
+class TtyBuffer(io.StringIO):
+    def write(self, msg: str = "", style_func: object = None, ending: str | None = None) -> int:  # type: ignore[override]
+        return super().write(msg + (ending if ending is not None else "\n"))
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal_only():
+    tty = TtyBuffer()
+    progress = Progress(tty, label="verifying s", total=10, every=5)
+    for done in range(1, 11):
+        progress.update(done)
+    progress.close()
+    assert tty.getvalue().count("\r") == 3  # at 5, at 10, and the final erase
+    assert "10/10" in tty.getvalue()
+    piped = io.StringIO()
+    quiet = Progress(piped, label="verifying s", total=10, every=5)  # type: ignore[arg-type]
+    quiet.update(10)
+    quiet.close()
+    assert piped.getvalue() == ""
