@@ -38,7 +38,7 @@ run: setup
 	@echo
 	DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) proj.asgi:application
 
-test: setup test-postgres test-sqlite
+test: setup typecheck test-postgres test-sqlite
 
 test-postgres:
 	SECRET_KEY=tests-only DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
@@ -49,7 +49,7 @@ test-sqlite:
 		$(VENV)/bin/pytest -m "not live and not browser and not postgres" $(PYTEST_ARGS)
 
 typecheck: setup
-	$(VENV)/bin/mypy ledger projections
+	SECRET_KEY=typecheck DATABASE_URL= REDIS_URL= $(VENV)/bin/mypy ledger projections
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +21,9 @@ from projections.fold import fold
 from projections.services import load_cells, store_cells
 from sheets.models import Sheet
 from sheets.selectors import can_edit, role_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:
 def append_edit(
     *,
     sheet_id: int,
-    user: AbstractBaseUser,
+    user: User,
     client_event_id: uuid.UUID,
     changes: Sequence[Change],
 ) -> AppendResult:
