@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 
 from ledger.services import AppendResult, Change, append_edit
 from sheets.models import Role, Sheet
@@ -21,6 +22,29 @@ _counter = itertools.count(1)
 def unique(prefix: str) -> str:
     """Return a name no other test uses: committed data is never flushed (events are immutable)."""
     return f"{prefix}{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any,
+                    django_db_keepdb: bool, django_db_createdb: bool, django_db_modify_db_settings: None) -> Iterator[None]:
+    """Create the test database for every run, even one made only of ``committed_db`` tests.
+
+    pytest-django's own fixture creates it only when a collected test uses
+    ``db`` or the ``django_db`` marker; a run of committed_db tests alone
+    would otherwise read and write the development database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=verbosity, interactive=False, keepdb=django_db_keepdb and not django_db_createdb)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(config, verbosity=verbosity)
+            except DatabaseError as exc:  # a connection left open by a thread; pytest-django warns too
+                request.node.warn(pytest.PytestWarning(f"could not drop the test databases: {exc!r}"))
 
 
 @pytest.fixture
