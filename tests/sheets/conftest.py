@@ -1,0 +1,191 @@
+"""Websocket fixtures: the production ASGI stack, logged-in communicators and frame helpers.
+
+The consumer reads and writes the database from worker threads, so every
+consumer test uses ``committed_db`` and uniquely named users and sheets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from ledger.models import Event
+from sheets.models import Role, Sheet
+from sheets.services import create_sheet, grant
+from tests.conftest import edit, unique
+
+# Generous: two cores are shared with other test runs, and a timeout only
+# costs time when a test is failing anyway.
+TIMEOUT = 10
+ORIGIN = b"http://127.0.0.1"
+
+
+def websocket_app() -> Any:
+    """Return the websocket branch of proj.asgi: origin check, session auth, URL router."""
+    from proj.asgi import application
+
+    return application.application_mapping["websocket"]
+
+
+def _session_cookie(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+session_cookie = database_sync_to_async(_session_cookie)
+
+
+@pytest.fixture
+def member(committed_db: None) -> Callable[..., Awaitable[Any]]:
+    """Make a user (awaitable) cheaply: no password hashing, the tests log in with force_login."""
+
+    def make(**extra: Any) -> Any:
+        return get_user_model().objects.create_user(username=unique("ws"), **extra)
+
+    return database_sync_to_async(make)
+
+
+@pytest.fixture
+def ws_sheet(committed_db: None) -> Callable[..., Awaitable[Sheet]]:
+    """Make a uniquely named sheet (awaitable) with the given editors and viewers."""
+
+    def make(*, rows: int = 20, cols: int = 5, editors: tuple[Any, ...] = (), viewers: tuple[Any, ...] = ()) -> Sheet:
+        sheet = create_sheet(name=unique("ws-sheet"), rows=rows, cols=cols)
+        for user in editors:
+            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+        for user in viewers:
+            grant(sheet=sheet, username=user.username, role=Role.VIEWER)
+        return sheet
+
+    return database_sync_to_async(make)
+
+
+@pytest_asyncio.fixture
+async def open_socket(committed_db: None) -> AsyncIterator[Callable[..., Awaitable[WebsocketCommunicator]]]:
+    """Open communicators on the real websocket stack; disconnect them all at the end.
+
+    Disconnecting waits for the consumer to finish, so a consumer that
+    crashed during the test fails it here even if no assertion noticed.
+    """
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_(name: str, user: Any = None, *, origin: bytes | None = ORIGIN) -> WebsocketCommunicator:
+        headers = [] if origin is None else [(b"origin", origin)]
+        if user is not None:
+            headers.append((b"cookie", await session_cookie(user)))
+        communicator = WebsocketCommunicator(websocket_app(), f"/ws/sheet/{name}/", headers=headers)
+        opened.append(communicator)
+        return communicator
+
+    yield open_
+    for communicator in opened:
+        await communicator.disconnect(timeout=TIMEOUT)
+
+
+@pytest_asyncio.fixture
+async def connect(open_socket: Callable[..., Awaitable[WebsocketCommunicator]]) -> Callable[..., Awaitable[WebsocketCommunicator]]:
+    """Open a communicator as ``user`` on ``sheet`` and check the socket stays open."""
+
+    async def connect_(sheet: Sheet, user: Any) -> WebsocketCommunicator:
+        communicator = await open_socket(sheet.name, user)
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        return communicator
+
+    return connect_
+
+
+async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    """Return the next frame, failing if none comes within TIMEOUT."""
+    return await communicator.receive_json_from(timeout=TIMEOUT)
+
+
+async def receive_until(communicator: WebsocketCommunicator, kind: str) -> list[dict[str, Any]]:
+    """Return every frame up to and including the first of type ``kind``."""
+    frames = [await receive(communicator)]
+    while frames[-1]["type"] != kind:
+        frames.append(await receive(communicator))
+    return frames
+
+
+async def subscribe(communicator: WebsocketCommunicator, since: int = 0) -> list[dict[str, Any]]:
+    """Subscribe and return the replay, ``caught_up`` included."""
+    await communicator.send_json_to({"type": "subscribe", "since": since})
+    return await receive_until(communicator, "caught_up")
+
+
+async def ping(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
+    """Ping and return the frames sent before the pong, the pong last."""
+    await communicator.send_json_to({"type": "ping"})
+    return await receive_until(communicator, "pong")
+
+
+async def send_edit(
+    communicator: WebsocketCommunicator, *changes: dict[str, Any], client_event_id: str | None = None
+) -> str:
+    """Send one edit message and return its client_event_id."""
+    client_event_id = client_event_id or str(uuid.uuid4())
+    await communicator.send_json_to({"type": "edit", "client_event_id": client_event_id, "changes": list(changes)})
+    return client_event_id
+
+
+def seqs_in(frames: list[dict[str, Any]]) -> list[int]:
+    """Return the seqs of every events frame, in the order they were sent."""
+    return [event["seq"] for frame in frames if frame["type"] == "events" for event in frame["events"]]
+
+
+def cell(row: int, col: int, value: str, base_seq: int | None = None) -> dict[str, Any]:
+    change: dict[str, Any] = {"row": row, "col": col, "value": value}
+    if base_seq is not None:
+        change["base_seq"] = base_seq
+    return change
+
+
+def _ledger_of(sheet_id: int) -> tuple[int, list[int]]:
+    head = Sheet.objects.values_list("head", flat=True).get(pk=sheet_id)
+    return head, list(Event.objects.filter(sheet_id=sheet_id).order_by("seq").values_list("seq", flat=True))
+
+
+ledger_of = database_sync_to_async(_ledger_of)
+"""Return (head, seqs) of a sheet as stored: the check that an error wrote nothing."""
+
+edit_async = database_sync_to_async(edit)
+"""The conftest ``edit`` helper (the real append_edit, broadcast included) from async code."""
+
+
+@contextlib.contextmanager
+def broadcasts_lost() -> Iterator[None]:
+    """Make edits inside the block announce their events on a layer that nobody listens on.
+
+    This is what a dropped group message looks like to a connection (Redis
+    over capacity, or restarted): the events are in the ledger, the
+    announcement never arrives. Channels' own test hook swaps the layer;
+    open consumers keep the one they were given, which is put back after.
+    """
+    listened = get_channel_layer()
+    channel_layers.set(DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer())
+    try:
+        yield
+    finally:
+        channel_layers.set(DEFAULT_CHANNEL_LAYER, listened)
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = TIMEOUT) -> None:
+    """Poll an async condition until it holds, failing after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.01)
