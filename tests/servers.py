@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_APP = "proj.asgi:application"
@@ -57,8 +56,6 @@ READY_PATH = "/accounts/login/"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 LOG_TAIL_CHARS = 20_000
-# Read at import (collection), before any fixture swaps in the test database.
-CONFIGURED_DATABASE_NAME = settings.DATABASES["default"]["NAME"]
 SERVERS_KEY = pytest.StashKey[list["DaphneServer"]]()
 
 __all__ = [
@@ -71,7 +68,6 @@ __all__ = [
     "database_url",
     "login",
     "pytest_runtest_makereport",
-    "server_database",
 ]
 
 
@@ -241,6 +237,7 @@ class DaphneServers:
 
 def server_env() -> dict[str, str]:
     """Return the environment that points a daphne process at this test run's database and Redis."""
+    from django.conf import settings
     from django.db import connection
 
     env = dict(os.environ)
@@ -260,31 +257,8 @@ def server_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def server_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """Make sure the test database exists before a server is pointed at it.
-
-    pytest-django creates it only when a selected test asks for ``db`` or the
-    ``django_db`` marker; a run of ``committed_db`` tests alone would
-    otherwise hand the servers (and the test) the real DATABASE_URL database.
-    """
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    if connection.settings_dict["NAME"] != CONFIGURED_DATABASE_NAME:
-        yield
-        return
-    with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-    try:
-        yield
-    finally:
-        with django_db_blocker.unblock():
-            teardown_databases(config, verbosity=0)
-
-
 @pytest.fixture
-def daphne_servers(server_database: None, committed_db: None, request: pytest.FixtureRequest,
+def daphne_servers(committed_db: None, request: pytest.FixtureRequest,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServers]:
     """Start real daphne processes on the test database with ``daphne_servers.start(n)``."""
     stash: list[DaphneServer] = []

@@ -15,7 +15,6 @@ from tests.servers import (  # noqa: F401
     HttpSession,
     daphne_servers,
     pytest_runtest_makereport,
-    server_database,
 )
 
 # These tests stream hundreds of edits from one socket; the per-connection
@@ -42,6 +41,6 @@ class Team:
 
 
 @pytest.fixture
-def team(server_database: None, committed_db: None, make_user: Callable[..., Any], make_sheet: Callable[..., Sheet]) -> Team:
+def team(committed_db: None, make_user: Callable[..., Any], make_sheet: Callable[..., Sheet]) -> Team:
     alice, bob = make_user(), make_user()
     return Team(sheet=make_sheet(rows=40, cols=8, editors=[alice, bob]), alice=alice, bob=bob)
