@@ -22,3 +22,26 @@ class Cell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet_id}({self.row},{self.col})={self.value!r}"
+
+
+class ProjectionSnapshot(models.Model):
+    """The sheet's non-empty cells right after event ``seq``: derived data, rebuilt by rebuild_projections.
+
+    The cells are one JSON list of ``[row, col, value, last_seq]`` rather
+    than a child table: a snapshot is only ever written whole and read whole
+    (time travel folds forward from it), never queried by cell, so one row
+    costs one read, where a child table would cost a row, an index entry and
+    a per-row header for every cell of every snapshot.
+    """
+
+    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.BigIntegerField()
+    cells = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sheet_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["sheet", "seq"], name="projections_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.sheet_id}@{self.seq}"

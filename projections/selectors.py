@@ -8,8 +8,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from ledger.models import Event
-from projections.fold import Cells, CellState, fold, non_empty
+from projections.fold import Cells, CellState, Coord, non_empty
 from projections.models import Cell
+from projections.snapshots import fold_with_checkpoints, nearest_snapshot, record_snapshots, snapshot_interval
 from sheets.models import Sheet
 
 
@@ -45,9 +46,56 @@ def current_state(*, sheet_id: int) -> SheetState:
 
 
 def cells_at(*, sheet_id: int, seq: int) -> Cells:
-    """Return the non-empty cells as they stood right after event ``seq``."""
-    events = Event.objects.filter(sheet_id=sheet_id, seq__lte=seq).order_by("seq").only("seq", "row", "col", "new_value")
-    return non_empty(fold(events.iterator(chunk_size=5000)))
+    """Return the non-empty cells as they stood right after event ``seq``.
+
+    Folds forward from the nearest snapshot at or before ``seq``; passing a
+    multiple of the snapshot interval on the way stores a snapshot there
+    (projections/snapshots.py says why here and not on the append path).
+    """
+    start, cells = nearest_snapshot(sheet_id=sheet_id, seq=seq)
+    events = (
+        Event.objects.filter(sheet_id=sheet_id, seq__gt=start, seq__lte=seq)
+        .order_by("seq")
+        .values_list("seq", "row", "col", "new_value", named=True)
+        .iterator(chunk_size=5000)
+    )
+
+    def store(at: int, state: Cells) -> None:
+        record_snapshots(sheet_id=sheet_id, snapshots=[(at, state)])
+
+    return non_empty(fold_with_checkpoints(events, cells, every=snapshot_interval(), checkpoint=store))
+
+
+@dataclass(frozen=True, slots=True)
+class CellDiff:
+    row: int
+    col: int
+    from_value: str
+    to_value: str
+
+
+def diff_cells(*, sheet_id: int, from_seq: int, to_seq: int) -> list[CellDiff]:
+    """List every cell whose value after ``to_seq`` differs from its value after ``from_seq``, row-major."""
+    if from_seq > to_seq:
+        raise ValueError(f"from_seq {from_seq} is after to_seq {to_seq}")
+    before = cells_at(sheet_id=sheet_id, seq=from_seq)
+    # Only cells touched in between can differ: one pass over that range,
+    # keeping the last value of each, instead of a second full time travel.
+    after: dict[Coord, str] = {}
+    touched = (
+        Event.objects.filter(sheet_id=sheet_id, seq__gt=from_seq, seq__lte=to_seq)
+        .order_by("seq")
+        .values_list("row", "col", "new_value")
+        .iterator(chunk_size=5000)
+    )
+    for row, col, value in touched:
+        after[(row, col)] = value
+    diffs = []
+    for (row, col), value in sorted(after.items()):
+        old = before[(row, col)].value if (row, col) in before else ""
+        if old != value:
+            diffs.append(CellDiff(row=row, col=col, from_value=old, to_value=value))
+    return diffs
 
 
 def cells_to_json(cells: Cells) -> list[dict[str, Any]]:

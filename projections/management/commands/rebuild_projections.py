@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ledger.progress import Progress
+from projections.rebuild import CellDifference, check_sheet, rebuild_sheet
+from sheets.models import Sheet
+from sheets.notation import a1
+
+
+def describe(difference: CellDifference) -> str:
+    """Say how one cell of the table differs from the ledger."""
+    where = f"{a1(difference.row, difference.col)} (row {difference.row}, col {difference.col})"
+    stored, expected = difference.stored, difference.expected
+    table = "no row" if stored is None else f"{stored.value!r} (last_seq {stored.last_seq})"
+    ledger = "never edited" if expected is None else f"{expected.value!r} (last_seq {expected.last_seq})"
+    return f"{where}: table has {table}, ledger says {ledger}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Rebuild the cells table and the time-travel snapshots of every sheet (or one sheet) from the ledger."
+        " With --check, write nothing: print every difference and exit non-zero if there is any."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", nargs="?", help="the sheet to rebuild (default: every sheet)")
+        parser.add_argument("--check", action="store_true", help="compare only; exit non-zero on any difference")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sheets = Sheet.objects.order_by("name").values_list("pk", "name", "head")
+        if options["name"] is not None:
+            sheets = sheets.filter(name=options["name"])
+            if not sheets.exists():
+                raise CommandError(f"no sheet named {options['name']!r}")
+        if options["check"]:
+            self._check(list(sheets))
+        else:
+            self._rebuild(list(sheets))
+
+    def _rebuild(self, sheets: list[tuple[int, str, int]]) -> None:
+        for sheet_id, name, head in sheets:
+            progress = Progress(self.stdout, label=f"rebuilding {name}", total=head)
+            report = rebuild_sheet(sheet_id=sheet_id, on_progress=progress.update)
+            progress.close()
+            self.stdout.write(f"{name}: {report.cells:,} cells and {report.snapshots} snapshots as of seq {report.head}")
+        self.stdout.write(self.style.SUCCESS(f"rebuilt {len(sheets)} sheet(s)"))
+
+    def _check(self, sheets: list[tuple[int, str, int]]) -> None:
+        dirty = []
+        for sheet_id, name, head in sheets:
+            progress = Progress(self.stdout, label=f"checking {name}", total=head)
+            report = check_sheet(sheet_id=sheet_id, on_progress=progress.update)
+            progress.close()
+            for difference in report.cells:
+                self.stdout.write(f"{name}: {describe(difference)}")
+            for seq in report.snapshots:
+                self.stdout.write(f"{name}: snapshot at seq {seq} differs from the fold of the ledger")
+            if report.clean:
+                self.stdout.write(f"{name}: cells and snapshots match the ledger at seq {report.head}")
+            else:
+                dirty.append(f"{name} ({len(report.cells)} cell(s), {len(report.snapshots)} snapshot(s))")
+        if dirty:
+            raise CommandError(f"the projection differs from the ledger for: {', '.join(dirty)}")
+        self.stdout.write(self.style.SUCCESS(f"checked {len(sheets)} sheet(s): no difference"))

@@ -1,0 +1,191 @@
+"""Rebuild the projection (cells and snapshots) from the ledger, or check it against the ledger.
+
+The cells come from one set-based statement: for each (row, col) the event
+with the highest seq carries the cell's value and last_seq, which is what
+the fold computes, without shipping a million events through Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+
+from ledger.models import Event
+from projections.fold import Cells, CellState, Coord
+from projections.models import Cell, ProjectionSnapshot
+from projections.snapshots import decode, encode, fold_with_checkpoints, record_snapshots, snapshot_interval
+from sheets.models import Sheet
+
+Progress = Callable[[int], None]
+
+
+def _latest_per_cell_sql() -> str:
+    """Return a SELECT of (sheet_id, row, col, value, last_seq) of one sheet's latest event per cell."""
+    q = connection.ops.quote_name
+    events, row, col = q(Event._meta.db_table), q("row"), q("col")
+    if connection.vendor == "postgresql":
+        return (
+            f"SELECT DISTINCT ON ({row}, {col}) sheet_id, {row}, {col}, new_value, seq FROM {events}"
+            f" WHERE sheet_id = %s ORDER BY {row}, {col}, seq DESC"
+        )
+    # Elsewhere: join each cell's max(seq) back to its event; the
+    # (sheet, row, col, seq) index serves both sides.
+    return (
+        f"SELECT e.sheet_id, e.{row}, e.{col}, e.new_value, e.seq FROM {events} e"
+        f" JOIN (SELECT {row}, {col}, MAX(seq) AS seq FROM {events} WHERE sheet_id = %s GROUP BY {row}, {col}) m"
+        f" ON e.{row} = m.{row} AND e.{col} = m.{col} AND e.seq = m.seq"
+        f" WHERE e.sheet_id = %s"
+    )
+
+
+def _params(sheet_id: int) -> list[int]:
+    return [sheet_id] if connection.vendor == "postgresql" else [sheet_id, sheet_id]
+
+
+def _expected_cells(sheet_id: int) -> Cells:
+    with connection.cursor() as cursor:
+        cursor.execute(_latest_per_cell_sql(), _params(sheet_id))
+        return {(row, col): CellState(value=value, last_seq=seq) for _, row, col, value, seq in cursor.fetchall()}
+
+
+def _stored_cells(sheet_id: int) -> Iterator[tuple[Coord, CellState]]:
+    rows = Cell.objects.filter(sheet_id=sheet_id).values_list("row", "col", "value", "last_seq").iterator(chunk_size=5000)
+    for row, col, value, last_seq in rows:
+        yield (row, col), CellState(value=value, last_seq=last_seq)
+
+
+def _ledger_events(sheet_id: int, head: int) -> Iterator[object]:
+    return (
+        Event.objects.filter(sheet_id=sheet_id, seq__lte=head)
+        .order_by("seq")
+        .values_list("seq", "row", "col", "new_value", named=True)
+        .iterator(chunk_size=5000)
+    )
+
+
+def _counting(events: Iterator[object], on_progress: Progress | None) -> Iterator[object]:
+    for done, event in enumerate(events, start=1):
+        if on_progress is not None:
+            on_progress(done)
+        yield event
+
+
+@dataclass(frozen=True, slots=True)
+class CellDifference:
+    row: int
+    col: int
+    stored: CellState | None  # None: the cells table has no row for it
+    expected: CellState | None  # None: the ledger never touched it
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    head: int
+    cells: list[CellDifference]
+    snapshots: list[int]  # seqs of stored snapshots that differ from the fold
+
+    @property
+    def clean(self) -> bool:
+        return not self.cells and not self.snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildReport:
+    head: int
+    cells: int
+    snapshots: int
+
+
+def _rebuild_cells(sheet_id: int) -> tuple[int, int]:
+    # The sheet row lock keeps appends out for the delete and the insert, so
+    # no event can commit between them and be missing from the result
+    # (append_edit takes the same lock first).
+    with transaction.atomic():
+        head = Sheet.objects.select_for_update().filter(pk=sheet_id).values_list("head", flat=True).get()
+        Cell.objects.filter(sheet_id=sheet_id).delete()
+        table, q = Cell._meta.db_table, connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {q(table)} (sheet_id, {q('row')}, {q('col')}, value, last_seq) {_latest_per_cell_sql()}",
+                _params(sheet_id),
+            )
+            count = cursor.rowcount
+    return head, count
+
+
+def _rebuild_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> int:
+    # Events up to a committed head never change, so the snapshots need no
+    # lock: appends go on while the ledger is folded.
+    stored = 0
+
+    def store(seq: int, cells: Cells) -> None:
+        nonlocal stored
+        stored += record_snapshots(sheet_id=sheet_id, snapshots=[(seq, cells)])
+
+    # Nor a transaction: a reader meanwhile folds from an older snapshot or
+    # from seq 1, slower but just as right, and on SQLite a transaction
+    # would hold the write lock for the whole fold.
+    ProjectionSnapshot.objects.filter(sheet_id=sheet_id).delete()
+    fold_with_checkpoints(
+        _counting(_ledger_events(sheet_id, head), on_progress),  # type: ignore[arg-type]
+        {},
+        every=snapshot_interval(),
+        checkpoint=store,
+    )
+    return stored
+
+
+def rebuild_sheet(*, sheet_id: int, on_progress: Progress | None = None) -> RebuildReport:
+    """Replace the sheet's cells and snapshots with what the ledger says."""
+    head, cells = _rebuild_cells(sheet_id)
+    snapshots = _rebuild_snapshots(sheet_id, head, on_progress)
+    return RebuildReport(head=head, cells=cells, snapshots=snapshots)
+
+
+def _check_cells(sheet_id: int) -> tuple[int, list[CellDifference]]:
+    with transaction.atomic():
+        # Locked like a rebuild, so that an append committing mid-check
+        # cannot show up as a difference; nothing is written.
+        head = Sheet.objects.select_for_update().filter(pk=sheet_id).values_list("head", flat=True).get()
+        expected = _expected_cells(sheet_id)
+        differences = []
+        for coord, stored in _stored_cells(sheet_id):
+            wanted = expected.pop(coord, None)
+            if wanted != stored:
+                differences.append(CellDifference(row=coord[0], col=coord[1], stored=stored, expected=wanted))
+        differences.extend(
+            CellDifference(row=row, col=col, stored=None, expected=state) for (row, col), state in expected.items()
+        )
+    differences.sort(key=lambda difference: (difference.row, difference.col))
+    return head, differences
+
+
+def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> list[int]:
+    snapshots = ProjectionSnapshot.objects.filter(sheet_id=sheet_id)
+    unvisited = set(snapshots.filter(seq__lte=head).values_list("seq", flat=True))
+    bad: list[int] = []
+
+    def compare(seq: int, cells: Cells) -> None:
+        if seq in unvisited:
+            unvisited.discard(seq)
+            if decode(snapshots.values_list("cells", flat=True).get(seq=seq)) != decode(encode(cells)):
+                bad.append(seq)
+
+    fold_with_checkpoints(
+        _counting(_ledger_events(sheet_id, head), on_progress),  # type: ignore[arg-type]
+        {},
+        every=snapshot_interval(),
+        checkpoint=compare,
+    )
+    # A snapshot at no multiple of the interval was not taken from this
+    # ledger (one beyond the head may be a reader's, taken meanwhile).
+    return sorted(bad + list(unvisited))
+
+
+def check_sheet(*, sheet_id: int, on_progress: Progress | None = None) -> CheckReport:
+    """Compare the sheet's cells and snapshots with the ledger; write nothing."""
+    head, cells = _check_cells(sheet_id)
+    snapshots = _check_snapshots(sheet_id, head, on_progress)
+    return CheckReport(head=head, cells=cells, snapshots=snapshots)

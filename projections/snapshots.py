@@ -1,0 +1,71 @@
+"""Periodic snapshots of the projection, so that time travel never folds from seq 1.
+
+When they are taken: never on the append path (it must stay as short as
+the row lock allows). ``cells_at`` stores a snapshot each time its fold
+passes a multiple of ``SHEETS_SNAPSHOT_EVERY`` that has none yet, so the
+first trip far back pays for the fold once and later ones start near their
+target; ``rebuild_projections`` drops and recomputes all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+
+from projections.fold import Cells, CellState, FoldableEvent, fold, non_empty
+from projections.models import ProjectionSnapshot
+
+DEFAULT_INTERVAL = 10_000
+
+
+def snapshot_interval() -> int:
+    """Return how many events lie between two snapshots."""
+    return max(1, int(getattr(settings, "SHEETS_SNAPSHOT_EVERY", DEFAULT_INTERVAL)))
+
+
+def encode(cells: Cells) -> list[list[Any]]:
+    """Render non-empty cells as the stored ``[row, col, value, last_seq]`` list."""
+    return [[row, col, state.value, state.last_seq] for (row, col), state in sorted(non_empty(cells).items())]
+
+
+def decode(data: Sequence[Sequence[Any]]) -> Cells:
+    """Read the stored list back into cells."""
+    return {(int(row), int(col)): CellState(value=str(value), last_seq=int(last_seq)) for row, col, value, last_seq in data}
+
+
+def nearest_snapshot(*, sheet_id: int, seq: int) -> tuple[int, Cells]:
+    """Return the latest snapshot at or before ``seq`` as (its seq, its cells), or (0, no cells)."""
+    found = (
+        ProjectionSnapshot.objects.filter(sheet_id=sheet_id, seq__lte=seq)
+        .order_by("-seq")
+        .values_list("seq", "cells")
+        .first()
+    )
+    if found is None:
+        return 0, {}
+    return found[0], decode(found[1])
+
+
+def fold_with_checkpoints(
+    events: Iterable[FoldableEvent], cells: Cells, *, every: int, checkpoint: Callable[[int, Cells], None]
+) -> Cells:
+    """Fold ascending events onto ``cells``, calling ``checkpoint(seq, cells)`` after every multiple of ``every``."""
+    batch: list[FoldableEvent] = []
+    for event in events:
+        batch.append(event)
+        if event.seq % every == 0:
+            cells = fold(batch, cells)
+            batch = []
+            checkpoint(event.seq, cells)
+    return fold(batch, cells)
+
+
+def record_snapshots(*, sheet_id: int, snapshots: Iterable[tuple[int, Cells]]) -> int:
+    """Store snapshots that are not stored yet; return how many were given."""
+    rows = [ProjectionSnapshot(sheet_id=sheet_id, seq=seq, cells=encode(cells)) for seq, cells in snapshots]
+    # Two readers folding past the same multiple at once store the same
+    # derived state: whichever commits second has nothing to add.
+    ProjectionSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

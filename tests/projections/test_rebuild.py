@@ -1,0 +1,145 @@
+"""rebuild_projections rebuilds the cells and snapshots from the ledger; --check reports and writes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ledger.models import Event
+from projections.fold import fold
+from projections.models import Cell, ProjectionSnapshot
+from projections.selectors import cells_at
+from sheets.models import Sheet
+from tests.conftest import edit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def sheet(make_sheet, alice) -> Sheet:
+    sheet = make_sheet(rows=10, cols=5, editors=[alice])
+    edit(sheet, alice, (0, 0, "a"), (3, 1, "b"))
+    edit(sheet, alice, (0, 0, "c"))
+    edit(sheet, alice, (2, 2, "gone"))
+    edit(sheet, alice, (2, 2, ""))
+    edit(sheet, alice, (4, 4, "e"), (3, 1, "f"))
+    return sheet
+
+
+def table(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
+    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
+
+
+def folded(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
+    cells = fold(Event.objects.filter(sheet=sheet).order_by("seq"))
+    return {coord: (state.value, state.last_seq) for coord, state in cells.items()}
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("rebuild_projections", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_check_passes_on_a_clean_sheet(sheet):
+    assert f"{sheet.name}: cells and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
+
+
+def test_check_reports_a_cell_changed_behind_the_ledgers_back_and_writes_nothing(sheet):
+    Cell.objects.filter(sheet=sheet, row=3, col=1).update(value="forged")
+    before = table(sheet)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=rf"differs from the ledger for: {sheet.name} \(1 cell"):
+        call_command("rebuild_projections", sheet.name, "--check", stdout=out)
+    assert "B4 (row 3, col 1): table has 'forged' (last_seq 7), ledger says 'f' (last_seq 7)" in out.getvalue()
+    assert table(sheet) == before
+
+
+def test_check_reports_every_differing_cell_missing_and_extra_ones_included(sheet):
+    Cell.objects.filter(sheet=sheet, row=0, col=0).update(last_seq=1)
+    Cell.objects.filter(sheet=sheet, row=4, col=4).delete()
+    Cell.objects.create(sheet=sheet, row=9, col=0, value="stray", last_seq=3)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"\(3 cell\(s\), 0 snapshot\(s\)\)"):
+        call_command("rebuild_projections", sheet.name, "--check", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert f"{sheet.name}: A1 (row 0, col 0): table has 'c' (last_seq 1), ledger says 'c' (last_seq 3)" in lines
+    assert f"{sheet.name}: E5 (row 4, col 4): table has no row, ledger says 'e' (last_seq 6)" in lines
+    assert f"{sheet.name}: A10 (row 9, col 0): table has 'stray' (last_seq 3), ledger says never edited" in lines
+
+
+def test_rebuild_restores_the_cells_to_the_fold_of_the_ledger(sheet):
+    Cell.objects.filter(sheet=sheet, row=3, col=1).update(value="forged")
+    Cell.objects.filter(sheet=sheet, row=2, col=2).delete()
+    Cell.objects.create(sheet=sheet, row=9, col=0, value="stray", last_seq=3)
+    output = run(sheet.name)
+    assert f"{sheet.name}: 4 cells and 0 snapshots as of seq 7" in output
+    assert table(sheet) == folded(sheet)
+    # Cleared cells keep their row, as the inline projection keeps them.
+    assert table(sheet)[(2, 2)] == ("", 5)
+    assert "match the ledger" in run(sheet.name, "--check")
+
+
+def test_rebuild_leaves_other_sheets_alone(sheet, make_sheet, alice):
+    other = make_sheet(editors=[alice])
+    edit(other, alice, (1, 1, "mine"))
+    Cell.objects.filter(sheet=other).update(value="forged")
+    run(sheet.name)
+    assert table(other) == {(1, 1): ("forged", 1)}
+
+
+def test_every_sheet_is_rebuilt_without_a_name(sheet, make_sheet, alice):
+    other = make_sheet(editors=[alice])
+    edit(other, alice, (1, 1, "mine"))
+    Cell.objects.filter(sheet__in=[sheet, other]).update(value="forged")
+    run()
+    assert table(sheet) == folded(sheet)
+    assert table(other) == {(1, 1): ("mine", 1)}
+
+
+def test_rebuild_of_a_sheet_without_events_empties_its_table(make_sheet):
+    empty = make_sheet()
+    Cell.objects.create(sheet=empty, row=0, col=0, value="stray", last_seq=1)
+    with pytest.raises(CommandError):
+        run(empty.name, "--check")
+    run(empty.name)
+    assert table(empty) == {}
+
+
+def test_an_unknown_sheet_is_an_error():
+    with pytest.raises(CommandError, match="no sheet named 'nope'"):
+        run("nope", "--check")
+
+
+def test_rebuild_takes_a_snapshot_at_every_multiple_of_the_interval(sheet, settings):
+    settings.SHEETS_SNAPSHOT_EVERY = 2
+    assert "3 snapshots as of seq 7" in run(sheet.name)
+    snapshots = dict(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", "cells"))
+    assert sorted(snapshots) == [2, 4, 6]
+    assert snapshots[4] == [[0, 0, "c", 3], [2, 2, "gone", 4], [3, 1, "b", 2]]
+    assert snapshots[6] == [[0, 0, "c", 3], [3, 1, "b", 2], [4, 4, "e", 6]]
+
+
+def test_check_reports_a_wrong_snapshot_and_rebuild_replaces_it(sheet, settings):
+    settings.SHEETS_SNAPSHOT_EVERY = 2
+    run(sheet.name)
+    ProjectionSnapshot.objects.filter(sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
+    ProjectionSnapshot.objects.create(sheet=sheet, seq=5, cells=[])
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"\(0 cell\(s\), 2 snapshot\(s\)\)"):
+        call_command("rebuild_projections", sheet.name, "--check", stdout=out)
+    assert f"{sheet.name}: snapshot at seq 4 differs from the fold of the ledger" in out.getvalue()
+    assert f"{sheet.name}: snapshot at seq 5 differs from the fold of the ledger" in out.getvalue()
+    run(sheet.name)
+    assert sorted(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", flat=True)) == [2, 4, 6]
+    assert cells_at(sheet_id=sheet.pk, seq=5) == {
+        coord: state for coord, state in fold(Event.objects.filter(sheet=sheet, seq__lte=5).order_by("seq")).items()
+        if state.value
+    }
