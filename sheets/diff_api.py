@@ -1,0 +1,35 @@
+"""GET /api/sheets/<name>/diff/?from=&to=: every cell whose value differs between two seqs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from projections.selectors import diff_cells
+from sheets.access import SheetAccess
+from sheets.api import api_view
+from sheets.notation import a1
+from sheets.params import BadParameter, int_param
+
+
+@api_view
+def diff(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
+    sheet = access.sheet
+    from_seq = int_param(request.GET, "from", maximum=sheet.head)
+    to_seq = int_param(request.GET, "to", maximum=sheet.head, default=sheet.head)
+    if from_seq is None:
+        raise BadParameter("from is required: the seq to compare from (0 is the empty sheet)")
+    assert to_seq is not None
+    if from_seq > to_seq:
+        raise BadParameter(f"from ({from_seq}) must not be after to ({to_seq})")
+    cells = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
+    return {
+        "head": sheet.head,
+        "from": from_seq,
+        "to": to_seq,
+        "cells": [
+            {"row": d.row, "col": d.col, "cell": a1(d.row, d.col), "from_value": d.from_value, "to_value": d.to_value}
+            for d in cells
+        ],
+    }
