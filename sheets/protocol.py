@@ -47,6 +47,19 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_text(value: Any) -> bool:
+    # JSON may spell lone UTF-16 surrogates ("\ud800"), which no database
+    # column and no outgoing UTF-8 frame can hold; NUL is refused by
+    # PostgreSQL text. Refusing both here keeps them out of every backend.
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
     """Return the JSON object of a text frame with a string "type"."""
     if text is None:
@@ -55,6 +68,8 @@ def decode_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
         message = json.loads(text)
     except ValueError:
         raise ProtocolError("invalid_json", "the frame is not valid JSON") from None
+    except RecursionError:
+        raise ProtocolError("invalid_json", "the frame's JSON is nested too deeply") from None
     if not isinstance(message, dict):
         raise ProtocolError("invalid_message", "a frame must be a JSON object")
     if not isinstance(message.get("type"), str):
@@ -72,7 +87,7 @@ def parse_subscribe(message: dict[str, Any]) -> Subscribe:
 def edit_id_of(message: dict[str, Any]) -> str | None:
     """Return the client_event_id to echo in an error, when the frame carries a string one."""
     value = message.get("client_event_id")
-    return value if isinstance(value, str) and len(value) <= 100 else None
+    return value if _is_text(value) and len(value) <= 100 else None
 
 
 def parse_edit(message: dict[str, Any]) -> Edit:
@@ -101,8 +116,10 @@ def parse_edit(message: dict[str, Any]) -> Edit:
         base_seq = raw.get("base_seq")
         if not _is_int(row) or not _is_int(col):
             raise ProtocolError("invalid_message", f'change {index}: "row" and "col" must be integers', echo)
-        if not isinstance(value, str):
-            raise ProtocolError("invalid_message", f'change {index}: "value" must be a string', echo)
+        if not _is_text(value):
+            raise ProtocolError(
+                "invalid_message", f'change {index}: "value" must be a string of Unicode text without NUL', echo
+            )
         if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):
             raise ProtocolError("invalid_message", f'change {index}: "base_seq" must be a non-negative integer', echo)
         changes.append(Change(row=row, col=col, value=value, base_seq=base_seq))
