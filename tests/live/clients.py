@@ -52,8 +52,8 @@ class WsClient:
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def recv_json(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
-        """Wait at most ``timeout`` seconds for the next frame."""
+    async def recv_json(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
+        """Wait at most ``timeout`` seconds (None: for ever) for the next frame."""
         raw = await asyncio.wait_for(self.connection.recv(), timeout)
         frame = json.loads(raw)
         assert isinstance(frame, dict) and "type" in frame, f"frame without a type: {raw!r}"
@@ -85,6 +85,7 @@ class SheetClient:
         self.seen: dict[int, dict[str, Any]] = {}  # every event ever received, to check re-deliveries
         self.acks: dict[str, list[int]] = {}
         self.caught_up_heads: list[int] = []
+        self._reader: asyncio.Task[None] | None = None
 
     @property
     def path(self) -> str:
@@ -95,6 +96,7 @@ class SheetClient:
         self.ws = await WsClient.open(self.server, self.path, sessionid=self.sessionid)
 
     async def disconnect(self) -> None:
+        await self.stop_reading()
         if self.ws is not None:
             await self.ws.close()
             self.ws = None
@@ -105,9 +107,7 @@ class SheetClient:
         A ``since`` below the last applied seq rewinds the replica to that
         seq first, so the replay must deliver those events again.
         """
-        since = self.last_seq if since is None else since
-        self.rewind(since)
-        await self._ws.send_json({"type": "subscribe", "since": since})
+        await self.send_subscribe(since)
         frames = []
         while True:
             frame = await self.next_frame(timeout)
@@ -116,10 +116,37 @@ class SheetClient:
                 assert frame["head"] == self.last_seq, f"{self.name}: caught_up {frame['head']} != {self.last_seq}"
                 return frames
 
+    async def send_subscribe(self, since: int | None = None) -> None:
+        """Rewind to ``since`` (default: the last applied seq) and ask for the replay, reading nothing yet."""
+        since = self.last_seq if since is None else since
+        self.rewind(since)
+        await self._ws.send_json({"type": "subscribe", "since": since})
+
     async def reconnect(self, since: int | None = None, server: DaphneServer | None = None) -> list[dict[str, Any]]:
         await self.disconnect()
         await self.connect(server)
         return await self.subscribe(since)
+
+    def start_reading(self) -> None:
+        """Apply every incoming frame in the background until ``stop_reading`` or ``disconnect``."""
+        assert self._reader is None, f"{self.name} is already reading"
+        self._reader = asyncio.create_task(self._read_forever(), name=f"{self.name} reader")
+
+    async def stop_reading(self) -> None:
+        """Stop the background reader, raising whatever failed it (a gap, a duplicate, an error frame)."""
+        reader, self._reader = self._reader, None
+        if reader is None:
+            return
+        if not reader.done():
+            # Cancelling a pending websockets recv() loses no frame.
+            reader.cancel()
+        await asyncio.wait([reader])
+        if not reader.cancelled() and (failure := reader.exception()) is not None:
+            raise failure
+
+    async def _read_forever(self) -> None:
+        while True:
+            await self.next_frame(timeout=None)
 
     def rewind(self, since: int) -> None:
         """Forget the events after ``since``, as a client that only kept state up to ``since`` would."""
@@ -160,7 +187,7 @@ class SheetClient:
             pass
         return int(frame["head"])
 
-    async def next_frame(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
+    async def next_frame(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
         """Receive one frame and apply it; an error frame fails the test."""
         frame = await self._ws.recv_json(timeout)
         kind = frame["type"]
