@@ -1,32 +1,37 @@
 """Real daphne processes for live and browser tests, and a stdlib HTTP client that logs in.
 
-How to use it (tests/live and tests/browser do exactly this):
+How to use it (tests/live does exactly this; tests/browser can do the same):
 
     # tests/<dir>/conftest.py
     from tests.servers import daphne_servers, pytest_runtest_makereport  # noqa: F401
 
     def test_something(daphne_servers, make_sheet, make_user):
-        alice = make_user()
+        alice = make_user()                              # password: tests.conftest.PASSWORD
         sheet = make_sheet(editors=[alice])
-        first, second = daphne_servers.start(2)          # list[DaphneServer]
-        session = HttpSession(first.base_url)            # "http://127.0.0.1:<port>"
-        sessionid = session.login(alice.username, PASSWORD)
-        ...                                              # first.ws_url(f"/ws/sheet/{sheet.name}/")
-        second.kill()                                    # SIGKILL, for fault tests
-        second.start()                                   # same port again
+        first, second = daphne_servers.start(2)          # list[DaphneServer], both answering HTTP
+        first.base_url                                   # "http://127.0.0.1:<port>"; first.url("/sheets/x/")
+        sessionid = login(first.base_url, alice.username, PASSWORD)   # or HttpSession(...).login(...)
+        first.ws_url(f"/ws/sheet/{sheet.name}/")         # "ws://127.0.0.1:<port>/ws/sheet/.../"
+        second.kill()                                    # SIGKILL, as a crash; second.stop() is SIGTERM
+        second.start()                                   # the same port again, waits until ready
 
 - ``daphne_servers`` depends on ``committed_db``: the processes read the test
   database that pytest-django created, so everything a test creates must be
   committed (never use the ``db`` fixture with it). Its ``start(n, env=...)``
-  returns ``n`` ready servers; teardown terminates every one it started.
+  returns ``n`` ready servers (``env`` overrides settings for those
+  processes, e.g. ``SHEETS_RATE_LIMIT_BURST``); teardown stops every one.
 - Each process gets the test database (``DATABASE_URL`` rebuilt from the test
   connection), this process's ``REDIS_URL``, ``SECRET_KEY`` and var dir,
-  ``ALLOWED_HOSTS=127.0.0.1,localhost`` and non-secure cookies (plain HTTP).
-  Several processes need ``REDIS_URL``: the in-memory layer does not cross
-  processes, so asking for more than one without it is an error.
+  ``ALLOWED_HOSTS=127.0.0.1,localhost``, ``DEBUG=0`` and non-secure cookies
+  (plain HTTP; static files come from WhiteNoise). Several processes need
+  ``REDIS_URL``: the in-memory layer does not cross processes, so asking
+  for more than one without it is an error; one process works on SQLite.
+- A browser context can skip the login form by adding the cookie
+  ``{"name": "sessionid", "value": sessionid, "url": server.base_url}``.
 - Importing ``pytest_runtest_makereport`` into the conftest attaches each
   server's log to the report of a failing test. A server that exits or does
   not answer in time fails the test with its log in the message.
+- Websocket clients (``WsClient``, ``SheetClient``) live in tests/live/clients.py.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
@@ -272,7 +277,8 @@ def daphne_servers(committed_db: None, request: pytest.FixtureRequest,
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach every daphne log of a failing test to its report."""
     report = yield
     if report.failed:

@@ -16,6 +16,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from tests.servers import DaphneServer
 
@@ -44,7 +45,7 @@ class WsClient:
                    origin: str | None = None, timeout: float = RECV_TIMEOUT) -> WsClient:
         headers = {"Cookie": f"sessionid={sessionid}"} if sessionid else {}
         connection = await connect(
-            server.ws_url(path), origin=origin or server.origin, additional_headers=headers, proxy=None,
+            server.ws_url(path), origin=Origin(origin or server.origin), additional_headers=headers, proxy=None,
             max_size=MAX_FRAME, open_timeout=timeout, compression=None,
         )
         return cls(connection)
