@@ -8,7 +8,9 @@ from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 
+from ledger.audit import CellRange
 from ledger.selectors import EventFilter
+from sheets.notation import parse_a1
 
 
 class BadParameter(ValueError):
@@ -73,3 +75,20 @@ def event_filter(query: QueryDict) -> EventFilter:
     if filters.recorded_from and filters.recorded_to and filters.recorded_from > filters.recorded_to:
         raise BadParameter("from must not be later than to")
     return filters
+
+
+def cell_range_param(query: QueryDict, name: str = "cell") -> CellRange | None:
+    """Parse a cell (``B4``) or a range of cells (``B2:D10``, corners in any order)."""
+    raw = query.get(name, "").strip()
+    if raw == "":
+        return None
+    corners = raw.split(":")
+    if len(corners) > 2:
+        raise BadParameter(f"{name} must be a cell such as B4 or a range such as B2:D10, got {raw[:40]!r}")
+    try:
+        points = [parse_a1(corner) for corner in corners]
+    except ValueError:
+        raise BadParameter(f"{name} must be a cell such as B4 or a range such as B2:D10, got {raw[:40]!r}") from None
+    rows = [row for row, _ in points]
+    cols = [col for _, col in points]
+    return CellRange(top=min(rows), left=min(cols), bottom=max(rows), right=max(cols))

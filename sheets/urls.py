@@ -1,10 +1,11 @@
 from django.urls import path
 
-from sheets import api, diff_api, views
+from sheets import api, diff_api, history, views
 
 urlpatterns = [
     path("", views.sheet_list, name="sheet-list"),
     path("sheets/<str:name>/", views.grid, name="sheet-grid"),
+    path("sheets/<str:name>/history/", history.history, name="sheet-history"),
     path("api/sheets/<str:name>/events/", api.events, name="api-events"),
     path("api/sheets/<str:name>/cells/", api.cells, name="api-cells"),
     path("api/sheets/<str:name>/diff/", diff_api.diff, name="api-diff"),

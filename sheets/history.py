@@ -1,0 +1,121 @@
+"""GET /sheets/<name>/history/: the audit log page, and its CSV export with ?format=csv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ledger.audit import CellRange, activity, history_page
+from ledger.hashing import format_timestamp
+from ledger.models import Event
+from ledger.selectors import EventFilter
+from sheets.access import NoAccess, sheet_access
+from sheets.activity_chart import stacked_bars
+from sheets.exceptions import SheetNotFound
+from sheets.export import csv_response
+from sheets.models import Membership
+from sheets.notation import a1
+from sheets.params import BadParameter, cell_range_param, event_filter, int_param
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1_000
+SHORT = 80
+# The filters a page link or the export keeps; cursors and format are per link.
+FILTER_PARAMS = ("user", "cell", "row", "col", "from", "to", "seq_from", "seq_to", "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    filters: EventFilter
+    cells: CellRange | None
+    limit: int
+    before: int | None
+    after: int | None
+    csv: bool
+
+
+def parse_history_query(query: QueryDict) -> HistoryQuery:
+    """Read the events API's filters plus ``cell``, the ``before``/``after`` cursors, ``limit`` and ``format``."""
+    before = int_param(query, "before", minimum=1)
+    after = int_param(query, "after")
+    if before is not None and after is not None:
+        raise BadParameter("give before or after, not both")
+    output = query.get("format", "html")
+    if output not in ("html", "csv"):
+        raise BadParameter(f"format must be html or csv, got {output[:20]!r}")
+    return HistoryQuery(
+        filters=event_filter(query),
+        cells=cell_range_param(query),
+        limit=int_param(query, "limit", minimum=1, maximum=MAX_PAGE_SIZE) or PAGE_SIZE,
+        before=before,
+        after=after,
+        csv=output == "csv",
+    )
+
+
+def _row(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "recorded_at": format_timestamp(event.recorded_at),
+        "user": event.broadcaster.get_username(),
+        "cell": a1(event.row, event.col),
+        "row": event.row,
+        "col": event.col,
+        "old": event.old_value,
+        "new": event.new_value,
+        "old_short": _shorten(event.old_value),
+        "new_short": _shorten(event.new_value),
+    }
+
+
+def _shorten(value: str) -> str | None:
+    """Return a shortened value, or None when the value is short enough to show whole."""
+    return value[: SHORT - 1] + "…" if len(value) > SHORT else None
+
+
+def _link(query: QueryDict, **cursor: object) -> str:
+    kept = [(name, query[name]) for name in FILTER_PARAMS if query.get(name, "") != ""]
+    kept += [(name, str(value)) for name, value in cursor.items()]
+    return "?" + urlencode(kept)
+
+
+@require_GET
+@login_required
+def history(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        access = sheet_access(request, name)
+    except SheetNotFound as exc:
+        raise Http404(str(exc)) from None
+    except NoAccess as exc:
+        return HttpResponseForbidden(str(exc))
+    try:
+        query = parse_history_query(request.GET)
+    except BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    sheet = access.sheet
+    if query.csv:
+        return csv_response(request, sheet=sheet, filters=query.filters, cells=query.cells)
+    page = history_page(
+        sheet_id=sheet.pk, filters=query.filters, cells=query.cells, limit=query.limit, before=query.before,
+        after=query.after,
+    )
+    chart = stacked_bars(activity(sheet_id=sheet.pk, filters=query.filters, cells=query.cells))
+    context = {
+        "sheet": sheet,
+        "rows": [_row(event) for event in page.events],
+        "newest_link": _link(request.GET),
+        "newer_link": _link(request.GET, after=page.newer) if page.newer is not None else None,
+        "older_link": _link(request.GET, before=page.older) if page.older is not None else None,
+        "csv_link": _link(request.GET, format="csv"),
+        "params": {name: request.GET.get(name, "") for name in FILTER_PARAMS},
+        "members": Membership.objects.filter(sheet=sheet).select_related("user").order_by("user__username"),
+        "chart": chart,
+        "filtered": any(request.GET.get(name, "") for name in FILTER_PARAMS if name != "limit"),
+    }
+    return render(request, "sheets/history.html", context)
