@@ -8,7 +8,7 @@ database in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +51,7 @@ class Finding:
 class SheetReport:
     sheet: str
     head: int
+    head_hash: str
     checked: int
     finding: Finding | None
 
@@ -82,8 +83,15 @@ def verify_chain(
     head: int,
     head_hash: str,
     on_progress: Callable[[int], None] | None = None,
+    anchors: Mapping[int, str] | None = None,
 ) -> tuple[int, Finding | None]:
-    """Check records given in ascending seq order; return how many were checked and the first finding."""
+    """Check records given in ascending seq order; return how many were checked and the first finding.
+
+    ``anchors`` maps seqs to hashes published earlier, outside the database:
+    a chain rewritten from the genesis up is self-consistent, and only a
+    hash kept elsewhere can tell.
+    """
+    anchors = anchors or {}
     expected_seq, expected_prev = 1, GENESIS_HASH
     checked = 0
     for record in records:
@@ -98,11 +106,17 @@ def verify_chain(
             return checked, Finding(record.seq, f"prev_hash does not match the hash of {previous}")
         if recompute_hash(record, sheet=sheet) != record.hash:
             return checked, Finding(record.seq, "hash does not match the event's content: the event was changed")
+        if record.seq in anchors and anchors[record.seq] != record.hash:
+            return checked, Finding(record.seq, "hash differs from the published anchor: the chain was rewritten")
         expected_seq, expected_prev = expected_seq + 1, record.hash
         checked += 1
         if on_progress is not None:
             on_progress(checked)
     last = expected_seq - 1
+    beyond = [seq for seq in anchors if seq > last]
+    if beyond:
+        reason = f"the anchor at seq {min(beyond)} is beyond the ledger's end at {last}: events were removed"
+        return checked, Finding(last + 1, reason)
     if last < head:
         return checked, Finding(last + 1, f"seq {last + 1} is missing: the sheet's head is {head} but the ledger ends at {last}")
     if last > head:
@@ -157,7 +171,9 @@ def _events_beyond_head(*, sheet_id: int, head: int) -> bool:
     return Sheet.objects.filter(pk=sheet_id).values_list("head", flat=True).get() == head
 
 
-def verify_sheet(*, sheet_id: int, on_progress: Callable[[int], None] | None = None) -> SheetReport:
+def verify_sheet(
+    *, sheet_id: int, on_progress: Callable[[int], None] | None = None, anchors: Mapping[int, str] | None = None
+) -> SheetReport:
     """Stream the sheet's events from the database and verify them against its head."""
     with _one_snapshot():
         name, head, head_hash = Sheet.objects.filter(pk=sheet_id).values_list("name", "head", "head_hash").get()
@@ -165,9 +181,11 @@ def verify_sheet(*, sheet_id: int, on_progress: Callable[[int], None] | None = N
         # Events appended after the head was read are not this check's
         # business: stop at the head, then look past it separately below.
         bounded = takewhile(lambda record: record.seq <= head, records)
-        checked, finding = verify_chain(bounded, sheet=name, head=head, head_hash=head_hash, on_progress=on_progress)
+        checked, finding = verify_chain(
+            bounded, sheet=name, head=head, head_hash=head_hash, on_progress=on_progress, anchors=anchors
+        )
         # A head_hash mismatch at the head is better explained by events
         # beyond it, when there are some: the head was rewound.
         if (finding is None or finding.seq >= head) and _events_beyond_head(sheet_id=sheet_id, head=head):
             finding = Finding(head + 1, f"seq {head + 1} is beyond the sheet's head {head}")
-    return SheetReport(sheet=name, head=head, checked=checked, finding=finding)
+    return SheetReport(sheet=name, head=head, head_hash=head_hash, checked=checked, finding=finding)

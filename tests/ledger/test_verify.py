@@ -215,3 +215,53 @@ def test_progress_is_drawn_on_a_terminal_only():
     quiet.update(10)
     quiet.close()
     assert piped.getvalue() == ""
+
+
+def test_a_published_anchor_that_still_matches_passes(sheet):
+    event = Event.objects.get(sheet=sheet, seq=3)
+    assert "ok, 5 events" in run(sheet.name, "--anchor", f"3:{event.hash}")
+
+
+def test_the_ok_line_prints_the_head_to_publish(sheet):
+    assert f"head 5:{sheet.head_hash}" in run(sheet.name)
+
+
+def test_a_whole_chain_rewritten_consistently_is_caught_only_by_an_anchor(sheet, tamper):
+    published = Event.objects.get(sheet=sheet, seq=5).hash
+    # Rewrite seq 2 and re-chain every later event and the head, as someone
+    # with database access and this code could.
+    prev = Event.objects.get(sheet=sheet, seq=1).hash
+    for event in Event.objects.filter(sheet=sheet, seq__gte=2).order_by("seq"):
+        value = "forged" if event.seq == 2 else event.new_value
+        digest = chain_hash(prev, canonical_bytes(
+            sheet=sheet.name, seq=event.seq, row=event.row, col=event.col, old_value=event.old_value,
+            new_value=value, broadcaster_id=event.broadcaster_id, client_event_id=str(event.client_event_id),
+            recorded_at=format_timestamp(event.recorded_at),
+        ))
+        sql("UPDATE ledger_event SET new_value = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [value, prev, digest, event.pk])
+        prev = digest
+    Sheet.objects.filter(pk=sheet.pk).update(head_hash=prev)
+    assert "ok, 5 events" in run(sheet.name)
+    with pytest.raises(CommandError, match="first bad seq 5: hash differs from the published anchor"):
+        run(sheet.name, "--anchor", f"5:{published}")
+
+
+def test_an_anchor_beyond_a_truncated_ledger_is_caught(sheet, tamper):
+    published = Event.objects.get(sheet=sheet, seq=5).hash
+    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 5", [sheet.pk])
+    Sheet.objects.filter(pk=sheet.pk).update(head=4, head_hash=Event.objects.get(sheet=sheet, seq=4).hash)
+    assert "ok, 4 events" in run(sheet.name)
+    with pytest.raises(CommandError, match="first bad seq 5: the anchor at seq 5 is beyond the ledger's end at 4"):
+        run(sheet.name, "--anchor", f"5:{published}")
+
+
+@pytest.mark.parametrize("anchor", ["5", "0:" + "a" * 64, "5:abc", "x:" + "a" * 64])
+def test_a_malformed_anchor_is_refused(sheet, anchor):
+    with pytest.raises(CommandError, match="--anchor must be SEQ:HASH"):
+        run(sheet.name, "--anchor", anchor)
+
+
+def test_an_anchor_needs_a_sheet_name(sheet):
+    with pytest.raises(CommandError, match="needs the NAME"):
+        run("--anchor", f"1:{'a' * 64}")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -7,6 +8,20 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ledger.progress import Progress
 from ledger.verify import SheetReport, verify_sheet
 from sheets.models import Sheet
+
+
+ANCHOR = re.compile(r"^([1-9][0-9]*):([0-9a-f]{64})$")
+
+
+def parse_anchors(values: list[str]) -> dict[int, str]:
+    """Read SEQ:HASH pairs; refuse anything else."""
+    anchors = {}
+    for value in values:
+        match = ANCHOR.match(value.strip().lower())
+        if match is None:
+            raise CommandError(f"--anchor must be SEQ:HASH with a 64-digit hex hash, got {value[:80]!r}")
+        anchors[int(match.group(1))] = match.group(2)
+    return anchors
 
 
 class Command(BaseCommand):
@@ -17,6 +32,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?", help="the sheet to check (default: every sheet)")
+        parser.add_argument(
+            "--anchor",
+            action="append",
+            default=[],
+            metavar="SEQ:HASH",
+            help="a head published earlier (from this command's output); the event at SEQ must still have HASH."
+            " Needs NAME; may be given several times.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         sheets = Sheet.objects.order_by("name").values_list("pk", "name", "head")
@@ -24,17 +47,20 @@ class Command(BaseCommand):
             sheets = sheets.filter(name=options["name"])
             if not sheets.exists():
                 raise CommandError(f"no sheet named {options['name']!r}")
+        anchors = parse_anchors(options["anchor"])
+        if anchors and options["name"] is None:
+            raise CommandError("--anchor needs the NAME of the sheet it belongs to")
         failures: list[SheetReport] = []
         total_events = 0
         count = 0
         for sheet_id, name, head in sheets:
             progress = Progress(self.stdout, label=f"verifying {name}", total=head)
-            report = verify_sheet(sheet_id=sheet_id, on_progress=progress.update)
+            report = verify_sheet(sheet_id=sheet_id, on_progress=progress.update, anchors=anchors)
             progress.close()
             count += 1
             total_events += report.checked
             if report.finding is None:
-                self.stdout.write(f"{name}: ok, {report.checked:,} events, head {report.head}")
+                self.stdout.write(f"{name}: ok, {report.checked:,} events, head {report.head}:{report.head_hash}")
             else:
                 failures.append(report)
                 self.stdout.write(self.style.ERROR(f"{name}: BAD at seq {report.finding.seq}: {report.finding.reason}"))
