@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -19,8 +19,15 @@ def _shorten(value: str) -> str:
     return value if len(value) <= SHORT else value[: SHORT - 1] + "…"
 
 
+if TYPE_CHECKING:
+    # ModelAdmin is generic only in django-stubs; at runtime it cannot be subscripted.
+    EventModelAdmin = admin.ModelAdmin[Event]
+else:
+    EventModelAdmin = admin.ModelAdmin
+
+
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(EventModelAdmin):
     # Every field is read-only and every write permission is refused below,
     # for superusers too: the admin is a viewer of the ledger, and the
     # database triggers would refuse the write anyway.

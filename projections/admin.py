@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -10,7 +10,14 @@ from django.http import HttpRequest
 from projections.models import Cell, ProjectionSnapshot
 
 
-class DerivedAdmin(admin.ModelAdmin):
+if TYPE_CHECKING:
+    # ModelAdmin is generic only in django-stubs; at runtime it cannot be subscripted.
+    AnyModelAdmin = admin.ModelAdmin[Any]
+else:
+    AnyModelAdmin = admin.ModelAdmin
+
+
+class DerivedAdmin(AnyModelAdmin):
     # Cells and snapshots are rebuilt from the ledger (rebuild_projections);
     # a hand edit here would only be a difference for --check to report.
     actions = None
