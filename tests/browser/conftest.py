@@ -1,0 +1,125 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real daphne process.
+
+Each test gets a fresh sheet (alice and bob edit, carol views) and opens it
+in separate browser contexts (separate cookie jars, like separate people).
+On failure every open window is saved to test-output/ as a PNG, next to the
+websocket frames it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from sheets.models import Sheet
+from tests.browser.sheet_page import SheetPage
+from tests.conftest import PASSWORD
+from tests.servers import DaphneServer, HttpSession, daphne_servers, login, pytest_runtest_makereport  # noqa: F401
+
+CHROMIUM = os.environ.get("LEDGERSHEET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
+# Quicker reconnects than a real tab's (cap 15 s), so a test waits seconds, not a minute.
+FAST_TIMING = {"backoffBase": 200, "backoffCap": 1500}
+# The page pastes and edits in bursts; the rate limit has its own tests.
+SERVER_ENV = {"SHEETS_RATE_LIMIT_PER_SECOND": "1000", "SHEETS_RATE_LIMIT_BURST": "1000"}
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Playwright]:
+    # Playwright's sync API keeps an asyncio loop running in this thread, and
+    # Django then refuses every ORM call the test makes (creating users and
+    # sheets) as "async unsafe". Nothing here runs ORM code inside that loop,
+    # so lift the guard, and only for the browser tests (package scope).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as driver:
+            yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def server(daphne_servers: Any) -> DaphneServer:
+    (first,) = daphne_servers.start(1, env=SERVER_ENV)
+    return first
+
+
+@dataclass
+class Team:
+    sheet: Sheet
+    alice: Any
+    bob: Any
+    carol: Any  # a viewer
+
+
+@pytest.fixture
+def team(committed_db: None, make_user: Callable[..., Any], make_sheet: Callable[..., Sheet]) -> Team:
+    alice, bob, carol = make_user(), make_user(), make_user()
+    sheet = make_sheet(rows=30, cols=8, editors=[alice, bob], viewers=[carol])
+    return Team(sheet=sheet, alice=alice, bob=bob, carol=carol)
+
+
+@pytest.fixture
+def open_sheet(browser: Browser, server: DaphneServer, team: Team,
+               request: pytest.FixtureRequest) -> Iterator[Callable[..., SheetPage]]:
+    """Open the team's sheet as a user in a new browser context; wait until the grid is live."""
+    pages: list[SheetPage] = []
+
+    def open_as(user: Any, *, timing: dict[str, int] | None = None,
+                before_open: Callable[[Page], None] | None = None) -> SheetPage:
+        context = browser.new_context(viewport={"width": 1200, "height": 720})
+        context.add_cookies([{"name": "sessionid", "value": login(server.base_url, user.username, PASSWORD),
+                              "url": server.base_url}])
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+        context.add_init_script(f"window.LEDGERSHEET_TIMING = {json.dumps(timing or FAST_TIMING)};")
+        page = SheetPage(context=context, page=context.new_page(), label=user.username)
+        pages.append(page)
+        if before_open is not None:
+            before_open(page.page)
+        page.open(server.url(f"/sheets/{team.sheet.name}/"))
+        return page
+
+    failed_before = request.session.testsfailed
+    yield open_as
+    if request.session.testsfailed > failed_before:
+        save_failure_artifacts(request.node.name, pages)
+    for page in pages:
+        page.context.close()
+
+
+def save_failure_artifacts(test_name: str, pages: list[SheetPage]) -> None:
+    """Save a screenshot and the websocket frames of every window the failed test opened."""
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+    for index, page in enumerate(pages, start=1):
+        base = OUTPUT_DIR / f"{stem}-{index}-{page.label}"
+        try:
+            page.page.screenshot(path=f"{base}.png", full_page=True)
+        except PlaywrightError as exc:  # a closed page must not hide the test's own failure
+            Path(f"{base}.png.txt").write_text(f"no screenshot: {exc!r}\n")
+        Path(f"{base}-frames.jsonl").write_text("".join(json.dumps([d, f]) + "\n" for d, f in page.frames))
+
+
+@pytest.fixture
+def api(server: DaphneServer, team: Team) -> HttpSession:
+    """An HTTP session of alice's, for reading what the server holds."""
+    session = HttpSession(server.base_url)
+    session.login(team.alice.username, PASSWORD)
+    return session

@@ -1,0 +1,102 @@
+"""One browser window on the grid page, with the websocket frames it sent and received."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
+
+Frame = dict[str, Any]
+
+
+@dataclass
+class SheetPage:
+    context: BrowserContext
+    page: Page
+    label: str
+    # ("out" | "in", frame) in the order Chromium saw them, over every socket of the page.
+    frames: list[tuple[str, Frame]] = field(default_factory=list)
+    sockets: int = 0
+
+    def __post_init__(self) -> None:
+        self.page.on("websocket", self._record)
+
+    def _record(self, socket: WebSocket) -> None:
+        self.sockets += 1
+        socket.on("framesent", lambda payload: self.frames.append(("out", json.loads(payload))))
+        socket.on("framereceived", lambda payload: self.frames.append(("in", json.loads(payload))))
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.wait_live()
+
+    # ---- the page's state, through its window.ledgersheet handle ----
+
+    def wait_live(self, *, pending: int | None = None, timeout: float = 15_000) -> None:
+        """Wait until the page is subscribed and live (and has ``pending`` edits unacknowledged)."""
+        condition = "window.ledgersheet && ledgersheet.status === 'live'"
+        if pending is not None:
+            condition += f" && ledgersheet.pending === {pending}"
+        self.page.wait_for_function(condition, timeout=timeout)
+
+    def wait_seq(self, seq: int, *, timeout: float = 10_000) -> None:
+        """Wait until the page has applied every event up to ``seq``."""
+        self.page.wait_for_function(f"window.ledgersheet && ledgersheet.lastSeq >= {seq}", timeout=timeout)
+
+    def wait_status(self, status: str, *, timeout: float = 10_000) -> None:
+        self.page.wait_for_function(f"window.ledgersheet && ledgersheet.status === {json.dumps(status)}",
+                                    timeout=timeout)
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.page.evaluate("ledgersheet.lastSeq"))
+
+    @property
+    def pending(self) -> int:
+        return int(self.page.evaluate("ledgersheet.pending"))
+
+    def cells(self) -> dict[str, str]:
+        """Every non-empty cell the grid shows, by name ("B3")."""
+        return dict(self.page.evaluate("ledgersheet.cells()"))
+
+    # ---- what a person sees and does ----
+
+    def cell(self, row: int, col: int) -> Locator:
+        """The grid's <td> for the 0-based (row, col) of the protocol."""
+        return self.page.locator(f"#grid td[data-x='{col}'][data-y='{row}']")
+
+    @property
+    def status(self) -> Locator:
+        return self.page.locator("#status")
+
+    def messages(self, code: str) -> Locator:
+        return self.page.locator(f"#messages .message[data-code='{code}']")
+
+    def type_into(self, row: int, col: int, text: str) -> None:
+        """Select the cell, type over it and press Enter, as a person would."""
+        self.cell(row, col).click()
+        self.page.keyboard.type(text)
+        self.page.keyboard.press("Enter")
+
+    def paste(self, row: int, col: int, block: list[list[str]]) -> None:
+        """Put a tab-separated block on the clipboard, select the cell and press Ctrl+V."""
+        text = "\n".join("\t".join(line) for line in block)
+        self.cell(row, col).click()
+        self.page.evaluate("text => navigator.clipboard.writeText(text)", text)
+        self.page.keyboard.press("Control+V")
+
+    def expect_cell(self, row: int, col: int, text: str) -> None:
+        expect(self.cell(row, col)).to_have_text(text)
+
+    # ---- the websocket traffic ----
+
+    def sent(self, kind: str) -> list[Frame]:
+        return [frame for direction, frame in self.frames if direction == "out" and frame["type"] == kind]
+
+    def received(self, kind: str) -> list[Frame]:
+        return [frame for direction, frame in self.frames if direction == "in" and frame["type"] == kind]
+
+    def received_events(self) -> list[Frame]:
+        return [event for frame in self.received("events") for event in frame["events"]]

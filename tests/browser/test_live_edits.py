@@ -1,0 +1,57 @@
+"""Edits typed or pasted in one window reach the other through the real server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_typed_edit_appears_in_the_other_window_and_is_not_echoed_back(open_sheet, team, api):
+    alice, bob = open_sheet(team.alice), open_sheet(team.bob)
+
+    alice.type_into(1, 1, "hello")
+
+    bob.expect_cell(1, 1, "hello")
+    expect(bob.cell(1, 1)).to_have_class(re.compile(r"\bls-remote-change\b"))  # the brief highlight
+    alice.wait_live(pending=0)
+    alice.wait_seq(1)
+    (edit,) = alice.sent("edit")
+    assert edit["changes"] == [{"row": 1, "col": 1, "value": "hello", "base_seq": 0}]
+    assert uuid.UUID(edit["client_event_id"]).version == 4
+    (event,) = bob.received_events()
+    assert (event["seq"], event["broadcaster"], event["client_event_id"]) == (
+        1, team.alice.username, edit["client_event_id"])
+    assert bob.sent("edit") == [], "a remote update must never be sent back as an edit"
+    assert alice.cells() == bob.cells() == {"B2": "hello"}
+    assert api.get_json(f"/api/sheets/{team.sheet.name}/cells/")["cells"] == [
+        {"row": 1, "col": 1, "value": "hello", "last_seq": 1}]
+
+
+def test_a_pasted_block_is_one_edit_with_one_ack_and_nine_events(open_sheet, team, api):
+    alice, bob = open_sheet(team.alice), open_sheet(team.bob)
+    block = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]]
+
+    alice.paste(2, 1, block)
+
+    bob.expect_cell(4, 3, "9")
+    alice.wait_live(pending=0)
+    bob.wait_seq(9)
+    alice.wait_seq(9)
+    (edit,) = alice.sent("edit")
+    expected = {(2 + r, 1 + c, block[r][c]) for r in range(3) for c in range(3)}
+    assert {(ch["row"], ch["col"], ch["value"]) for ch in edit["changes"]} == expected
+    assert len(edit["changes"]) == 9
+    (ack,) = alice.received("ack")
+    assert ack == {"type": "ack", "client_event_id": edit["client_event_id"], "seqs": list(range(1, 10))}
+    for window in (alice, bob):
+        events = window.received_events()
+        assert [e["seq"] for e in events] == list(range(1, 10))
+        assert {e["client_event_id"] for e in events} == {edit["client_event_id"]}
+    names = {f"{'BCD'[c]}{3 + r}": block[r][c] for r in range(3) for c in range(3)}
+    assert alice.cells() == bob.cells() == names
+    assert api.get_json(f"/api/sheets/{team.sheet.name}/events/")["head"] == 9
