@@ -45,7 +45,7 @@ def stacked_bars(data: Activity) -> Chart | None:
     peak = max(totals)
     plot = HEIGHT - AXIS
     slot = WIDTH / len(data.buckets)
-    width = max(1.0, slot * 0.8)
+    width = min(40.0, max(1.0, slot * 0.8))
     fmt = LABEL_FORMATS.get(data.kind, "%Y-%m-%d %H:%M")
     bars = []
     for index, bucket in enumerate(data.buckets):
