@@ -10,19 +10,13 @@ from projections.selectors import diff_cells
 from sheets.access import SheetAccess
 from sheets.api import api_view
 from sheets.notation import a1
-from sheets.params import BadParameter, int_param
+from sheets.params import diff_bounds
 
 
 @api_view
 def diff(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
     sheet = access.sheet
-    from_seq = int_param(request.GET, "from", maximum=sheet.head)
-    to_seq = int_param(request.GET, "to", maximum=sheet.head, default=sheet.head)
-    if from_seq is None:
-        raise BadParameter("from is required: the seq to compare from (0 is the empty sheet)")
-    assert to_seq is not None
-    if from_seq > to_seq:
-        raise BadParameter(f"from ({from_seq}) must not be after to ({to_seq})")
+    from_seq, to_seq = diff_bounds(request.GET, head=sheet.head)
     cells = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
     return {
         "head": sheet.head,

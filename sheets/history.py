@@ -1,4 +1,4 @@
-"""GET /sheets/<name>/history/: the audit log page, and its CSV export with ?format=csv."""
+"""The audit pages: /sheets/<name>/history/ (and its CSV export with ?format=csv) and /sheets/<name>/diff/."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from ledger.audit import CellRange, activity, history_page
 from ledger.hashing import format_timestamp
 from ledger.models import Event
 from ledger.selectors import EventFilter
+from projections.selectors import diff_cells
 from sheets.access import NoAccess, sheet_access
 from sheets.activity_chart import stacked_bars
 from sheets.exceptions import SheetNotFound
 from sheets.export import csv_response
 from sheets.models import Membership
 from sheets.notation import a1
-from sheets.params import BadParameter, cell_range_param, event_filter, int_param
+from sheets.params import BadParameter, cell_range_param, diff_bounds, event_filter, int_param
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1_000
@@ -119,3 +120,28 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
         "filtered": any(request.GET.get(name, "") for name in FILTER_PARAMS if name != "limit"),
     }
     return render(request, "sheets/history.html", context)
+
+
+@require_GET
+@login_required
+def diff_page(request: HttpRequest, name: str) -> HttpResponse:
+    """Show every cell whose value differs between two seqs, with both values."""
+    try:
+        access = sheet_access(request, name)
+    except SheetNotFound as exc:
+        raise Http404(str(exc)) from None
+    except NoAccess as exc:
+        return HttpResponseForbidden(str(exc))
+    sheet = access.sheet
+    try:
+        from_seq, to_seq = diff_bounds(request.GET, head=sheet.head)
+    except BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    cells = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
+    rows = [
+        {"cell": a1(d.row, d.col), "row": d.row, "col": d.col, "old": d.from_value, "new": d.to_value,
+         "old_short": _shorten(d.from_value), "new_short": _shorten(d.to_value)}
+        for d in cells
+    ]
+    context = {"sheet": sheet, "from_seq": from_seq, "to_seq": to_seq, "rows": rows}
+    return render(request, "sheets/diff.html", context)

@@ -92,3 +92,14 @@ def cell_range_param(query: QueryDict, name: str = "cell") -> CellRange | None:
     rows = [row for row, _ in points]
     cols = [col for _, col in points]
     return CellRange(top=min(rows), left=min(cols), bottom=max(rows), right=max(cols))
+
+
+def diff_bounds(query: QueryDict, *, head: int) -> tuple[int, int]:
+    """Read ``from`` (required) and ``to`` (default: the head) as seqs of a diff, 0 <= from <= to <= head."""
+    from_seq = int_param(query, "from", maximum=head)
+    to_seq = int_param(query, "to", maximum=head, default=head)
+    if from_seq is None or to_seq is None:
+        raise BadParameter("from is required: the seq to compare from (0 is the empty sheet)")
+    if from_seq > to_seq:
+        raise BadParameter(f"from ({from_seq}) must not be after to ({to_seq})")
+    return from_seq, to_seq

@@ -284,3 +284,23 @@ def test_the_activity_chart_stacks_the_filtered_edits_by_user(client, sheet, ali
     only_bob = page(client, sheet, user=bob.username).context["chart"]
     assert [user for user, _ in only_bob.legend] == [bob.username]
     assert page(client, sheet, seq_from=99).context["chart"] is None
+
+
+def test_the_diff_page_lists_every_changed_cell_with_both_values(client, sheet, alice):
+    client.force_login(alice)
+    response = client.get(f"/sheets/{sheet.name}/diff/", {"from": 2, "to": 7})
+    assert response.status_code == 200
+    assert [(r["cell"], r["old"], r["new"]) for r in response.context["rows"]] == [
+        ("A1", "a", ""), ("C3", "", "x" * 200), ("B4", "", "forecast"), ("E5", "", "far"),
+    ]
+    assert "4 cells differ." in response.content.decode()
+
+
+def test_the_diff_page_answers_bad_bounds_with_400_and_refuses_strangers(client, sheet, alice, make_user):
+    client.force_login(alice)
+    response = client.get(f"/sheets/{sheet.name}/diff/", {"from": 5, "to": 2})
+    assert response.status_code == 400
+    assert "must not be after" in response.json()["error"]
+    assert client.get(f"/sheets/{sheet.name}/diff/", {"from": 9}).status_code == 400
+    client.force_login(make_user())
+    assert client.get(f"/sheets/{sheet.name}/diff/", {"from": 0}).status_code == 403
