@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, QuerySet
 from django.db.models.functions import Trunc
 
@@ -137,10 +138,16 @@ def activity(*, sheet_id: int, filters: EventFilter, cells: CellRange | None) ->
     kind = bucket_kind(bounds["first"], bounds["last"])
     rows = (
         queryset.annotate(bucket=Trunc("recorded_at", kind))
-        .values_list("bucket", "broadcaster__username")
+        .values_list("bucket", "broadcaster_id")
         .annotate(n=Count("id"))
     )
-    counts = {(bucket, user): n for bucket, user, n in rows}
+    by_id = {(bucket, user_id): n for bucket, user_id, n in rows}
+    # Names are looked up once afterwards: grouping by the id avoids joining
+    # the users table onto every event of the range.
+    names = dict(
+        get_user_model().objects.filter(pk__in={user_id for _, user_id in by_id}).values_list("pk", "username")
+    )
+    counts = {(bucket, names[user_id]): n for (bucket, user_id), n in by_id.items()}
     return Activity(
         kind=kind,
         buckets=sorted({bucket for bucket, _ in counts}),
