@@ -75,7 +75,24 @@ def ws_sheet(committed_db: None) -> Callable[..., Awaitable[Sheet]]:
 
 
 @pytest_asyncio.fixture
-async def open_socket(committed_db: None) -> AsyncIterator[Callable[..., Awaitable[WebsocketCommunicator]]]:
+async def fresh_channel_layer() -> AsyncIterator[Any]:
+    """Give each test its own channel layer object, closed at the end.
+
+    Every test runs on a new event loop; a layer object shared across tests
+    keeps asyncio locks and Redis pools bound to a loop that is gone.
+    """
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    channel_layers.set(DEFAULT_CHANNEL_LAYER, layer)
+    yield layer
+    close_pools = getattr(layer, "close_pools", None)  # channels_redis only
+    if close_pools is not None:
+        await close_pools()
+
+
+@pytest_asyncio.fixture
+async def open_socket(
+    committed_db: None, fresh_channel_layer: Any
+) -> AsyncIterator[Callable[..., Awaitable[WebsocketCommunicator]]]:
     """Open communicators on the real websocket stack; disconnect them all at the end.
 
     Disconnecting waits for the consumer to finish, so a consumer that
