@@ -266,9 +266,13 @@ export class SheetConnection {
 
   schedulePing() {
     this.setTimer("ping", this.timing.pingInterval, () => {
-      // The server answers frames in order, so a ping behind a resubscribe is fine.
-      this.send({ type: "ping" });
-      this.setTimer("pong", this.timing.pongTimeout, () => this.abandon("no pong"));
+      // One ping at a time: a new ping must not push back the deadline of
+      // the one still unanswered. The server answers frames in order, so a
+      // ping behind a resubscribe is fine.
+      if (this.timers.pong === undefined) {
+        this.send({ type: "ping" });
+        this.setTimer("pong", this.timing.pongTimeout, () => this.abandon("no pong"));
+      }
       this.schedulePing();
     });
   }
