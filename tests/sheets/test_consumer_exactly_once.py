@@ -90,3 +90,35 @@ async def test_resubscribe_while_live_events_are_queued_does_not_repeat_or_skip(
     # live messages that arrive after it are dropped as already sent.
     assert seqs_in(frames) in [list(range(1, live + 1)) + [3, 4, 5] for live in range(6)]
     assert await ping(communicator) == [{"type": "pong", "head": 5}]
+
+
+async def test_events_after_a_snapshot_follow_it_exactly_once_while_edits_stream_in(
+    settings, connect, ws_sheet, member
+):
+    settings.SHEETS_SNAPSHOT_THRESHOLD = 5
+    settings.SHEETS_REPLAY_FRAME_SIZE = 2
+    alice, bob = await member(), await member()
+    sheet = await ws_sheet(editors=(alice, bob))
+    await seed(sheet, alice, 10)
+    communicator = await connect(sheet, bob)
+
+    async def write_more() -> None:
+        for index in range(20):
+            await edit_async(sheet, alice, (index % 20, 4, f"stream {index}"))
+
+    writer = asyncio.create_task(write_more())
+    await communicator.send_json_to({"type": "subscribe", "since": 0})
+    snapshot = await receive(communicator)
+    assert snapshot["type"] == "snapshot" and snapshot["head"] >= 10
+    frames: list[dict] = []
+
+    def seen() -> int:
+        return max([snapshot["head"], *seqs_in(frames)])
+
+    while seen() < 30 or not any(frame["type"] == "caught_up" for frame in frames):
+        frames.append(await receive(communicator))
+    await writer
+    assert seqs_in(frames) == list(range(snapshot["head"] + 1, 31))
+    [caught_up] = [frame for frame in frames if frame["type"] == "caught_up"]
+    assert caught_up["head"] >= snapshot["head"]
+    assert await ping(communicator) == [{"type": "pong", "head": 30}]
