@@ -113,8 +113,8 @@ async def open_socket(
         await communicator.disconnect(timeout=TIMEOUT)
 
 
-@pytest_asyncio.fixture
-async def connect(open_socket: Callable[..., Awaitable[WebsocketCommunicator]]) -> Callable[..., Awaitable[WebsocketCommunicator]]:
+@pytest.fixture
+def connect(open_socket: Callable[..., Awaitable[WebsocketCommunicator]]) -> Callable[..., Awaitable[WebsocketCommunicator]]:
     """Open a communicator as ``user`` on ``sheet`` and check the socket stays open."""
 
     async def connect_(sheet: Sheet, user: Any) -> WebsocketCommunicator:

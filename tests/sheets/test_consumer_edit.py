@@ -94,7 +94,8 @@ async def test_client_event_id_of_another_user_is_refused_and_appends_nothing(co
     await subscribe(bobs, since=1)
     await send_edit(bobs, cell(1, 1, "bob's"), client_event_id=str(client_event_id))
     error = await receive(bobs)
-    assert (error["type"], error["code"], error["client_event_id"]) == ("error", "invalid_message", str(client_event_id))
+    assert (error["type"], error["code"]) == ("error", "invalid_message")
+    assert error["client_event_id"] == str(client_event_id)
     assert await ledger_of(sheet.pk) == (1, [1])
     assert await ping(bobs) == [{"type": "pong", "head": 1}]
 

@@ -53,7 +53,8 @@ async def test_edit_committed_by_any_writer_reaches_subscribers(connect, ws_shee
     await edit_async(sheet, bob, (3, 3, "from a script"))
     frame = await receive(alices)
     assert frame["type"] == "events"
-    assert [(e["seq"], e["broadcaster"], e["new_value"]) for e in frame["events"]] == [(1, bob.username, "from a script")]
+    [event] = frame["events"]
+    assert (event["seq"], event["broadcaster"], event["new_value"]) == (1, bob.username, "from a script")
 
 
 async def test_subscriber_of_another_sheet_receives_nothing(connect, ws_sheet, member):
