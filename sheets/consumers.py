@@ -124,8 +124,8 @@ class SheetConsumer(AsyncWebsocketConsumer):
         since = parse_subscribe(message).since
         if not self.joined:
             # Join before reading (DESIGN.md, decision 3): whatever commits
-            # from now on reaches this channel, and the trimming in
-            # _deliver_live drops what the replay below already sent.
+            # from now on reaches this channel, and sheet_events drops what
+            # the replay below already sent.
             await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
             self.joined = True
         head = await _head(sheet_id=self.sheet_id)
