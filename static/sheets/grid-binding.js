@@ -46,7 +46,7 @@ export class GridBinding {
     return {
       data,
       minDimensions: [cols, rows],
-      columns: Array.from({ length: cols }, () => ({ type: "text", width: 120, align: "left" })),
+      columns: Array.from({ length: cols }, () => ({ type: "text", width: 128, align: "left" })),
       editable: canEdit,
       tableOverflow: true,
       tableWidth: "100%",
