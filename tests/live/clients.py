@@ -20,7 +20,9 @@ from websockets.typing import Origin
 
 from tests.servers import DaphneServer
 
-RECV_TIMEOUT = 10.0
+# Generous: two cores are shared with other test runs (and browsers); a
+# timeout only costs time when a test is failing anyway.
+RECV_TIMEOUT = 30.0
 MAX_FRAME = 16 * 1024 * 1024
 
 Cell = tuple[int, int]
@@ -171,26 +173,31 @@ class SheetClient:
     async def wait_ack(self, client_event_id: str, timeout: float = RECV_TIMEOUT) -> list[int]:
         deadline = asyncio.get_running_loop().time() + timeout
         while client_event_id not in self.acks:
-            await self.next_frame(self._left(deadline))
+            await self.next_frame(self._left(deadline, f"the ack of {client_event_id}"))
         return self.acks[client_event_id]
 
     async def wait_for_seq(self, seq: int, timeout: float = RECV_TIMEOUT) -> None:
         """Read frames until every event up to ``seq`` has been applied."""
         deadline = asyncio.get_running_loop().time() + timeout
         while self.last_seq < seq:
-            await self.next_frame(self._left(deadline))
+            await self.next_frame(self._left(deadline, f"seq {seq}"))
 
     async def ping(self, timeout: float = RECV_TIMEOUT) -> int:
         """Ping, applying whatever arrives first, and return the pong's head."""
         await self._ws.send_json({"type": "ping"})
         deadline = asyncio.get_running_loop().time() + timeout
-        while (frame := await self.next_frame(self._left(deadline)))["type"] != "pong":
+        while (frame := await self.next_frame(self._left(deadline, "a pong")))["type"] != "pong":
             pass
         return int(frame["head"])
 
     async def next_frame(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
         """Receive one frame and apply it; an error frame fails the test."""
-        frame = await self._ws.recv_json(timeout)
+        try:
+            frame = await self._ws.recv_json(timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{self.name} at seq {self.last_seq} on {self.server.name}: no frame in {timeout}s"
+            ) from None
         kind = frame["type"]
         if kind == "events":
             assert frame["events"], f"{self.name}: empty events frame"
@@ -232,9 +239,8 @@ class SheetClient:
         assert self.ws is not None, f"{self.name} is not connected"
         return self.ws
 
-    @staticmethod
-    def _left(deadline: float) -> float:
+    def _left(self, deadline: float, what: str) -> float:
         left = deadline - asyncio.get_running_loop().time()
         if left <= 0:
-            raise TimeoutError("deadline passed")
+            raise TimeoutError(f"{self.name} at seq {self.last_seq} on {self.server.name}: no {what} in time")
         return left
