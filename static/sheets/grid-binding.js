@@ -32,6 +32,16 @@ export class GridBinding {
         const col = Number(x);
         this.editing = { key: cellKey(row, col), baseSeq: options.baseSeq(row, col) };
       },
+      // jspreadsheet closes an open editor whenever the grid scrolls, and
+      // focusing the new editor scrolls a cell at the grid's edge into
+      // view: the first typed character was lost that way. Focus without
+      // scrolling; the cell is already in view.
+      oncreateeditor: (_worksheet, td) => {
+        const input = td.querySelector("input, textarea");
+        if (!input) return;
+        const focus = input.focus.bind(input);
+        input.focus = () => focus({ preventScroll: true });
+      },
       oneditionend: () => {
         this.editing = null;
         const keys = this.deferred;

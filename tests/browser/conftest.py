@@ -23,7 +23,15 @@ from playwright.sync_api import Error as PlaywrightError
 from sheets.models import Sheet
 from tests.browser.sheet_page import SheetPage
 from tests.conftest import PASSWORD
-from tests.servers import DaphneServer, HttpSession, daphne_servers, login, pytest_runtest_makereport  # noqa: F401
+from tests.servers import (  # noqa: F401
+    SERVERS_KEY,
+    DaphneServer,
+    DaphneServers,
+    HttpSession,
+    login,
+    pytest_runtest_makereport,
+    server_env,
+)
 
 CHROMIUM = os.environ.get("LEDGERSHEET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -55,10 +63,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
+@pytest.fixture(scope="package")
+def shared_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    """One daphne process for every browser test: starting Django takes seconds, tests use their own sheets."""
+    servers = DaphneServers(base_env=server_env(), log_dir=tmp_path_factory.mktemp("daphne"), stash=[])
+    try:
+        (first,) = servers.start(1, env=SERVER_ENV)
+        yield first
+    finally:
+        servers.stop_all()
+
+
 @pytest.fixture
-def server(daphne_servers: Any) -> DaphneServer:
-    (first,) = daphne_servers.start(1, env=SERVER_ENV)
-    return first
+def server(shared_server: DaphneServer, committed_db: None, request: pytest.FixtureRequest) -> DaphneServer:
+    """The shared daphne, running (a test may have killed it), with its log attached to a failure report."""
+    if not shared_server.running:
+        shared_server.start()
+    request.node.stash[SERVERS_KEY] = [shared_server]
+    return shared_server
 
 
 @dataclass
