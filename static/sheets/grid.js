@@ -44,6 +44,11 @@ function quote(value) {
   return `“${short}”`;
 }
 
+// The server names cells 0-based ("row 3, col 1"); people read "B4".
+function humanize(text) {
+  return String(text).replace(/\(?row (\d+), col (\d+)\)?/g, (_, row, col) => cellName(Number(row), Number(col)));
+}
+
 function notify(options) {
   return showMessage(messages, options);
 }
@@ -141,14 +146,14 @@ function start(initial) {
         return;
       }
       refresh(touched);
-      notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: frame.message, code: frame.code });
+      notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: humanize(frame.message), code: frame.code });
     },
     onError(frame) {
       const retried = frame.code === "rate_limited" || frame.code === "unavailable";
       notify({
         kind: retried ? "warning" : "error",
         title: ERROR_TITLES[frame.code] || "Error:",
-        text: retried ? `${frame.message} Your edits will be sent again.` : frame.message,
+        text: retried ? `${humanize(frame.message)} Your edits will be sent again.` : humanize(frame.message),
         code: frame.code,
       });
     },
@@ -208,7 +213,8 @@ function conflictText(cells, changes) {
     const was = yours === undefined ? "" : `; your value ${quote(yours)} was not saved`;
     return `${cellName(cell.row, cell.col)} now holds ${quote(cell.value)}${was}`;
   });
-  return `someone else changed ${parts.length === 1 ? "this cell" : "these cells"} first. ${parts.join(". ")}.`;
+  const rest = changes.length > cells.length ? ` None of the ${changes.length} cells of that edit was saved.` : "";
+  return `someone else changed ${parts.length === 1 ? "this cell" : "these cells"} first. ${parts.join(". ")}.${rest}`;
 }
 
 if (!config.canEdit) {
