@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -16,6 +18,7 @@ from ledger.broadcast import group_name
 from ledger.exceptions import EditRejected
 from ledger.selectors import sheet_head
 from ledger.services import append_edit
+from proj import metrics
 from sheets import feeds
 from sheets.exceptions import SheetNotFound
 from sheets.models import SHEET_NAME_PATTERN
@@ -28,6 +31,8 @@ logger = logging.getLogger(__name__)
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_IDLE = 4408
+CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -58,7 +63,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
     sheet_name: str
     subscribed = False
     joined = False
+    counted = False
     last_sent = 0
+    idle_timer: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -83,11 +90,34 @@ class SheetConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.bucket = TokenBucket(rate=settings.SHEETS_RATE_LIMIT_PER_SECOND, burst=settings.SHEETS_RATE_LIMIT_BURST)
+        metrics.CONNECTIONS.inc()
+        self.counted = True
+        self._restart_idle_timer()
 
     async def disconnect(self, code: int) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        if self.counted:
+            metrics.CONNECTIONS.dec()
+            self.counted = False
         if self.joined:
             await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
             self.joined = False
+
+    def _restart_idle_timer(self) -> None:
+        # A client that sends nothing for this long (the grid pings every
+        # 15 s) is gone without a close: a suspended laptop, a dead NAT
+        # entry. Closing frees its group membership and its slot in nginx.
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        timeout = settings.SHEETS_IDLE_TIMEOUT_SECONDS
+        if timeout > 0:
+            loop = asyncio.get_running_loop()
+            self.idle_timer = loop.call_later(timeout, self._close_idle)
+
+    def _close_idle(self) -> None:
+        # Keep a reference: the event loop holds tasks only weakly.
+        self.idle_close = asyncio.ensure_future(self.close(code=CLOSE_IDLE))
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False, separators=(",", ":")))
@@ -100,6 +130,14 @@ class SheetConsumer(AsyncWebsocketConsumer):
         await self.send_json(frame)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self._restart_idle_timer()
+        size = len(text_data.encode("utf-8")) if text_data is not None else len(bytes_data or b"")
+        if size > settings.SHEETS_MAX_FRAME_BYTES:
+            # Reading such a frame already cost its memory; answering it
+            # would invite the next one. The client must split its edit.
+            logger.warning("closing a connection on sheet %s after a %d-byte frame", self.sheet_name, size)
+            await self.close(code=CLOSE_TOO_BIG)
+            return
         message: dict[str, Any] = {}
         try:
             message = decode_frame(text_data, bytes_data)
@@ -109,13 +147,17 @@ class SheetConsumer(AsyncWebsocketConsumer):
             elif kind == "edit":
                 await self.on_edit(message)
             elif kind == "ping":
-                await self.on_ping()
+                await self.on_ping(message)
             else:
                 raise ProtocolError("invalid_message", f"unknown frame type {kind[:40]!r}")
         except ProtocolError as exc:
+            if message.get("type") == "edit":
+                metrics.EDITS_REJECTED.labels(exc.code).inc()
             await self.send_error(exc.code, exc.message, exc.client_event_id)
         except DATABASE_DOWN:
             logger.warning("database unavailable while handling a %s frame", message.get("type"), exc_info=True)
+            if message.get("type") == "edit":
+                metrics.EDITS_REJECTED.labels("unavailable").inc()
             await self.send_error(
                 "unavailable", "the database cannot be reached; retry later", edit_id_of(message) if message else None
             )
@@ -128,6 +170,12 @@ class SheetConsumer(AsyncWebsocketConsumer):
             # the replay below already sent.
             await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
             self.joined = True
+        # Rights are read again on every subscribe, so a revoked member
+        # loses the sheet at the latest when their client resubscribes.
+        _, role = await _access(self.sheet_name, self.user)
+        if role is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         head = await _head(sheet_id=self.sheet_id)
         if since > head:
             raise ProtocolError("since_ahead", f"since {since} is ahead of the sheet's head {head}")
@@ -136,10 +184,12 @@ class SheetConsumer(AsyncWebsocketConsumer):
         if head - since > settings.SHEETS_SNAPSHOT_THRESHOLD:
             frame = await _snapshot(sheet_id=self.sheet_id)
             await self.send_json(frame)
+            metrics.SNAPSHOTS.inc()
             self.last_sent = frame["head"]
             head = max(head, frame["head"])
         await self._send_from_ledger(upto=head)
         self.subscribed = True
+        metrics.REPLAYS.inc()
         await self.send_json({"type": "caught_up", "head": self.last_sent})
 
     async def on_edit(self, message: dict[str, Any]) -> None:
@@ -149,18 +199,24 @@ class SheetConsumer(AsyncWebsocketConsumer):
         echo = str(message["client_event_id"])
         if not self.bucket.take():
             raise ProtocolError("rate_limited", "too many edits; slow down and retry", echo)
+        started = time.perf_counter()
         try:
             result = await _append(
                 sheet_id=self.sheet_id, user=self.user, client_event_id=edit.client_event_id, changes=edit.changes
             )
         except EditRejected as exc:
+            metrics.EDITS_REJECTED.labels(exc.code).inc()
             await self.send_error(exc.code, exc.message, echo, **exc.details)
             return
+        metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         await self.send_json({"type": "ack", "client_event_id": echo, "seqs": result.seqs})
 
-    async def on_ping(self) -> None:
+    async def on_ping(self, message: dict[str, Any]) -> None:
         if not self.subscribed:
             raise ProtocolError("not_subscribed", "subscribe before pinging")
+        reported = message.get("gaps")
+        if isinstance(reported, int) and not isinstance(reported, bool) and 0 < reported <= 1_000_000:
+            metrics.GAPS.labels("client").inc(reported)
         head = await _head(sheet_id=self.sheet_id)
         # A live message the channel layer dropped at the tail of a burst
         # leaves no later message to reveal the gap; fill it here so the
@@ -174,6 +230,8 @@ class SheetConsumer(AsyncWebsocketConsumer):
         if not self.subscribed or message["last"] <= self.last_sent:
             return
         if message["first"] > self.last_sent + 1 or "events" not in message:
+            if message["first"] > self.last_sent + 1:
+                metrics.GAPS.labels("server").inc()
             try:
                 await self._send_from_ledger(upto=message["last"])
             except DATABASE_DOWN:
@@ -193,4 +251,5 @@ class SheetConsumer(AsyncWebsocketConsumer):
             if not frame["events"]:
                 return
             await self.send_json(frame)
+            metrics.EVENTS_REPLAYED.inc(len(frame["events"]))
             self.last_sent = frame["events"][-1]["seq"]
