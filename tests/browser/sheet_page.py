@@ -87,6 +87,23 @@ class SheetPage:
         self.page.evaluate("text => navigator.clipboard.writeText(text)", text)
         self.page.keyboard.press("Control+V")
 
+    def watch_highlights(self) -> None:
+        """Start recording every cell that gets the remote-change highlight (it fades after 1.6 s)."""
+        self.page.evaluate("""() => {
+            window.highlighted = [];
+            new MutationObserver((changes) => {
+                for (const change of changes) {
+                    if (change.target.classList.contains("ls-remote-change")) {
+                        highlighted.push([Number(change.target.dataset.y), Number(change.target.dataset.x)]);
+                    }
+                }
+            }).observe(document.querySelector("#grid tbody"), {attributes: true, attributeFilter: ["class"], subtree: true});
+        }""")
+
+    def highlighted(self) -> list[tuple[int, int]]:
+        """The (row, col) of every cell highlighted since watch_highlights, each once, sorted."""
+        return sorted({(row, col) for row, col in self.page.evaluate("window.highlighted")})
+
     def expect_cell(self, row: int, col: int, text: str) -> None:
         expect(self.cell(row, col)).to_have_text(text)
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
-from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_typed_edit_appears_in_the_other_window_and_is_not_echoed_back(open_sheet, team, api):
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
+    alice.watch_highlights()
+    bob.watch_highlights()
 
     alice.type_into(1, 1, "hello")
 
     bob.expect_cell(1, 1, "hello")
-    expect(bob.cell(1, 1)).to_have_class(re.compile(r"\bls-remote-change\b"))  # the brief highlight
     alice.wait_live(pending=0)
     alice.wait_seq(1)
+    assert bob.highlighted() == [(1, 1)], "a remote edit is highlighted briefly"
+    assert alice.highlighted() == [], "one's own edit coming back is not"
     (edit,) = alice.sent("edit")
     assert edit["changes"] == [{"row": 1, "col": 1, "value": "hello", "base_seq": 0}]
     assert uuid.UUID(edit["client_event_id"]).version == 4
