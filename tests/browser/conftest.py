@@ -35,7 +35,9 @@ from tests.servers import (  # noqa: F401
 
 CHROMIUM = os.environ.get("LEDGERSHEET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
+BASE_DIR = Path(__file__).resolve().parents[2]
+OUTPUT_DIR = BASE_DIR / "test-output"
+VENDORED_GRID = BASE_DIR / "static" / "vendor" / "jspreadsheet-ce" / "index.js"
 # Quicker reconnects than a real tab's (cap 15 s), so a test waits seconds, not a minute.
 FAST_TIMING = {"backoffBase": 200, "backoffCap": 1500}
 # The page pastes and edits in bursts; the rate limit has its own tests.
@@ -66,6 +68,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="package")
 def shared_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
     """One daphne process for every browser test: starting Django takes seconds, tests use their own sheets."""
+    if not VENDORED_GRID.exists():
+        pytest.fail(f"{VENDORED_GRID} is missing: `make setup` installs the grid library (npm) and copies it there")
     servers = DaphneServers(base_env=server_env(), log_dir=tmp_path_factory.mktemp("daphne"), stash=[])
     try:
         (first,) = servers.start(1, env=SERVER_ENV)
@@ -118,6 +122,8 @@ def open_sheet(browser: Browser, server: DaphneServer, team: Team,
         page.open(server.url(f"/sheets/{team.sheet.name}/"))
         return page
 
+    # pytest counts a failed call before it tears fixtures down, so a rise
+    # here means this test failed while its windows are still open.
     failed_before = request.session.testsfailed
     yield open_as
     if request.session.testsfailed > failed_before:
