@@ -176,6 +176,8 @@ SHEETS_RATE_LIMIT_BURST = env_int("SHEETS_RATE_LIMIT_BURST", 100)
 SHEETS_MAX_FRAME_BYTES = env_int("SHEETS_MAX_FRAME_BYTES", 16 * 1024 * 1024)
 # A socket that sends nothing (the grid pings every 15 s) is closed with 4408.
 SHEETS_IDLE_TIMEOUT_SECONDS = env_int("SHEETS_IDLE_TIMEOUT_SECONDS", 120)
+# Open sheet sockets one user may hold on one daphne process (4429 beyond).
+SHEETS_MAX_CONNECTIONS_PER_USER = env_int("SHEETS_MAX_CONNECTIONS_PER_USER", 50)
 # Group messages above this many bytes of values carry only the seq range;
 # each consumer then reads the events from the ledger.
 SHEETS_INLINE_BROADCAST_BYTES = env_int("SHEETS_INLINE_BROADCAST_BYTES", 256 * 1024)

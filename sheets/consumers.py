@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -32,10 +33,16 @@ CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
+
+# Open sheet sockets per user pk in this process. The cap is per process:
+# it bounds what one user can cost a daphne process, which is the resource
+# at stake; it is not a cluster-wide quota.
+_open_per_user: Counter[int] = Counter()
 
 
 @database_sync_to_async
@@ -88,6 +95,10 @@ class SheetConsumer(AsyncWebsocketConsumer):
         if role is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if _open_per_user[user.pk] >= settings.SHEETS_MAX_CONNECTIONS_PER_USER:
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        _open_per_user[user.pk] += 1
         self.user = user
         self.bucket = TokenBucket(rate=settings.SHEETS_RATE_LIMIT_PER_SECOND, burst=settings.SHEETS_RATE_LIMIT_BURST)
         metrics.CONNECTIONS.inc()
@@ -100,6 +111,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
         if self.counted:
             metrics.CONNECTIONS.dec()
             self.counted = False
+            _open_per_user[self.user.pk] -= 1
+            if _open_per_user[self.user.pk] <= 0:
+                del _open_per_user[self.user.pk]
         if self.joined:
             await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
             self.joined = False

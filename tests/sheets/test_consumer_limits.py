@@ -116,3 +116,23 @@ async def test_metrics_count_connections_appends_rejections_and_client_reported_
     assert sample("ledgersheet_replays_total") == before["replays"] + 2
     await reader.disconnect(timeout=TIMEOUT)
     assert sample("ledgersheet_open_connections") == before["open"] + 1
+
+
+@pytest.mark.asyncio
+async def test_connections_over_the_per_user_cap_close_with_4429_until_one_leaves(settings, open_socket, connect,
+                                                                                   ws_sheet, member):
+    settings.SHEETS_MAX_CONNECTIONS_PER_USER = 2
+    alice, bob = await member(), await member()
+    sheet = await ws_sheet(editors=(alice, bob))
+    first = await connect(sheet, alice)
+    await subscribe(first)
+    second = await connect(sheet, alice)
+    await subscribe(second)
+    third = await open_socket(sheet.name, alice)
+    assert (await third.connect(timeout=TIMEOUT))[0]
+    closed = await third.receive_output(timeout=TIMEOUT)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4429)
+    # Another user is not affected, and a freed slot can be used again.
+    await subscribe(await connect(sheet, bob))
+    await first.disconnect(timeout=TIMEOUT)
+    await subscribe(await connect(sheet, alice))
