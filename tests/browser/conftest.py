@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -56,6 +57,10 @@ def playwright() -> Iterator[Playwright]:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as driver:
             yield driver
+            # While that loop runs, asgiref keeps Django's connections per
+            # context rather than per thread: close them now, or the test
+            # database cannot be dropped at the end of the session.
+            connections.close_all()
 
 
 @pytest.fixture(scope="package")
