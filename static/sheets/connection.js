@@ -20,6 +20,10 @@ const FINAL_CLOSES = new Map([
   [4404, "This sheet does not exist any more."],
 ]);
 
+const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+const TOO_MANY_CONNECTIONS =
+  "You have too many tabs open on this server; this one keeps retrying slowly. Close some tabs to reconnect sooner.";
+
 export const DEFAULT_TIMING = Object.freeze({
   pingInterval: 15000, // a quiet socket still proves it is alive this often
   pongTimeout: 10000, // no pong by then: the socket is dead even if the browser has not noticed
@@ -53,6 +57,7 @@ export class SheetConnection {
     this.attempts = 0;
     this.timers = {};
     this.stopped = false;
+    this.warnedTooMany = false;
   }
 
   get pendingCount() {
@@ -95,9 +100,17 @@ export class SheetConnection {
       const final = FINAL_CLOSES.get(event.code);
       if (final) {
         this.stop(final);
-      } else {
-        this.scheduleReconnect();
+        return;
       }
+      if (event.code === CLOSE_TOO_MANY_CONNECTIONS) {
+        // Every other tab of this user holds a socket: retry, but slowly.
+        this.attempts = Math.max(this.attempts, 10);
+        if (!this.warnedTooMany) {
+          this.warnedTooMany = true;
+          this.handlers.onError({ type: "error", code: "too_many_connections", message: TOO_MANY_CONNECTIONS });
+        }
+      }
+      this.scheduleReconnect();
     };
   }
 
@@ -214,6 +227,7 @@ export class SheetConnection {
     }
     this.subscribed = true;
     this.attempts = 0;
+    this.warnedTooMany = false;
     this.setStatus(Status.LIVE);
     this.schedulePing();
     this.flush();

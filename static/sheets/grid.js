@@ -7,9 +7,12 @@ import { GridBinding } from "./grid-binding.js";
 import { SheetModel, cellKey, cellName, parseKey } from "./model.js";
 import { renderStatus, showMessage } from "./notices.js";
 
-// PROTOCOL 3.2: at most 1,000 changes per edit message; a bigger paste is
-// sent as several edits, each of them atomic.
+// PROTOCOL 3.2: at most 1,000 changes per edit message, and the server
+// closes the socket on a frame over 16 MiB (docs/protocol.md). A bigger
+// paste is sent as several edits, each of them atomic.
 const MAX_CHANGES = 1000;
+const MAX_EDIT_BYTES = 4 * 1024 * 1024;
+const encoder = new TextEncoder();
 const LOAD_RETRY_CAP = 15000;
 
 const ERROR_TITLES = {
@@ -20,6 +23,7 @@ const ERROR_TITLES = {
   forbidden: "Edit not saved:",
   rate_limited: "Slow down:",
   unavailable: "Server busy:",
+  too_many_connections: "Too many tabs:",
 };
 
 const config = JSON.parse(document.getElementById("sheet-config").textContent);
@@ -109,8 +113,7 @@ function start(initial) {
     onEditorClosed: (keys) => refresh(keys),
     onUserChanges: (changes) => {
       const real = changes.filter((change) => change.value !== model.value(change.row, change.col));
-      for (let i = 0; i < real.length; i += MAX_CHANGES) {
-        const chunk = real.slice(i, i + MAX_CHANGES);
+      for (const chunk of chunks(real)) {
         const id = newEventId();
         ownIds.add(id);
         model.addLocal(id, chunk);
@@ -150,8 +153,9 @@ function start(initial) {
     },
     onError(frame) {
       const retried = frame.code === "rate_limited" || frame.code === "unavailable";
+      const slow = frame.code === "too_many_connections";
       notify({
-        kind: retried ? "warning" : "error",
+        kind: retried || slow ? "warning" : "error",
         title: ERROR_TITLES[frame.code] || "Error:",
         text: retried ? `${humanize(frame.message)} Your edits will be sent again.` : humanize(frame.message),
         code: frame.code,
@@ -204,6 +208,25 @@ function start(initial) {
       return cells;
     },
   };
+}
+
+// Split changes into edits that fit the protocol's count and frame limits.
+function chunks(changes) {
+  const result = [];
+  let current = [];
+  let bytes = 0;
+  for (const change of changes) {
+    const size = encoder.encode(JSON.stringify(change)).length + 1;
+    if (current.length && (current.length === MAX_CHANGES || bytes + size > MAX_EDIT_BYTES)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(change);
+    bytes += size;
+  }
+  if (current.length) result.push(current);
+  return result;
 }
 
 function conflictText(cells, changes) {
