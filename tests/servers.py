@@ -28,8 +28,10 @@ How to use it (tests/live does exactly this; tests/browser can do the same):
   for more than one without it is an error; one process works on SQLite.
 - A browser context can skip the login form by adding the cookie
   ``{"name": "sessionid", "value": sessionid, "url": server.base_url}``.
-- Importing ``pytest_runtest_makereport`` into the conftest attaches each
-  server's log to the report of a failing test. A server that exits or does
+- Importing ``pytest_runtest_makereport`` into the conftest attaches the log
+  of every server in ``item.stash[SERVERS_KEY]`` to the report of a failing
+  test (``daphne_servers`` fills it; a longer-lived server built with
+  ``DaphneServers(base_env=server_env(), ...)`` can be put there too). A server that exits or does
   not answer in time fails the test with its log in the message.
 - Websocket clients (``WsClient``, ``SheetClient``) live in tests/live/clients.py.
 """
@@ -64,6 +66,7 @@ LOG_TAIL_CHARS = 20_000
 SERVERS_KEY = pytest.StashKey[list["DaphneServer"]]()
 
 __all__ = [
+    "SERVERS_KEY",
     "DaphneServer",
     "DaphneServers",
     "HttpSession",
@@ -71,8 +74,10 @@ __all__ = [
     "ServerFailed",
     "daphne_servers",
     "database_url",
+    "free_port",
     "login",
     "pytest_runtest_makereport",
+    "server_env",
 ]
 
 
@@ -231,7 +236,15 @@ class DaphneServers:
             server = DaphneServer(name=f"daphne-{index}", env=merged, log_path=self.log_dir / f"daphne-{index}.log",
                                   app=app)
             self.servers.append(server)
-            server.start(timeout=timeout)
+            try:
+                server.start(timeout=timeout)
+            except ServerFailed:
+                # Another run may have taken the port between free_port() and
+                # daphne's bind; anything else fails the test as it is.
+                if server.running or "Address already in use" not in server.log_tail():
+                    raise
+                server.port = free_port()
+                server.start(timeout=timeout)
             started.append(server)
         return started
 
