@@ -1,0 +1,235 @@
+"""Several OS processes append at once: the ledger stays gapless, exactly-once, chained and folded.
+
+Each writer is a separate Python process (tests/ledger/concurrent_writer.py)
+with its own database connection, so the row lock is exercised across real
+connections, not threads sharing one interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
+from ledger.models import Event
+from projections.fold import fold
+from projections.models import Cell
+from sheets.models import Role, Sheet
+from sheets.services import create_sheet, grant
+from tests.conftest import unique
+from tests.servers import database_url
+
+pytestmark = pytest.mark.postgres
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+WRITERS = 4
+EDITS_PER_WRITER = 40
+RACED_RETRIES = 12
+ROWS, COLS = 20, 8
+# The one cell that every writer claims with base_seq=0: only the first may win.
+CONTESTED = (ROWS - 1, COLS - 1)
+VALUES = ["", "1", "-2.5", "=SUM(A1:A3)", "é€😀", "x" * 300]
+
+
+Plan = list[dict[str, Any]]
+
+
+def _plan(rng: random.Random, sheets: list[Sheet], private: list[Sheet], users: list[Any]) -> list[Plan]:
+    """Deal each writer its edits: shared and private sheets, raced retries and one contested claim each."""
+
+    def edit(sheet: Sheet, user: Any, changes: list[list[Any]] | None = None) -> dict[str, Any]:
+        if changes is None:
+            # Never the contested cell's row.
+            changes = [
+                [rng.randrange(ROWS - 1), rng.randrange(COLS), rng.choice(VALUES) + rng.choice(["", f"#{i}"]), None]
+                for i in range(rng.randint(1, 4))
+            ]
+        return {"sheet_id": sheet.pk, "user_id": user.pk, "client_event_id": str(uuid.uuid4()), "changes": changes}
+
+    plans = []
+    for writer in range(WRITERS):
+        plans.append(
+            [edit(rng.choice([*sheets, private[writer]]), rng.choice(users)) for _ in range(EDITS_PER_WRITER)]
+            + [edit(sheets[0], users[writer], [[*CONTESTED, f"claimed by writer {writer}", 0]])]
+        )
+    for _ in range(RACED_RETRIES):
+        # The same edit (id, user, changes) sent by several processes at once,
+        # as after a reconnect to another daphne process.
+        raced = edit(rng.choice(sheets), rng.choice(users))
+        for writer in rng.sample(range(WRITERS), rng.randint(2, WRITERS)):
+            plans[writer].insert(rng.randrange(len(plans[writer]) + 1), raced)
+    for plan in plans:
+        rng.shuffle(plan)
+    return plans
+
+
+def _start_writers(plans: list[Plan], workdir: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="proj.settings",
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL="",  # broadcasting is not under test here
+        SECRET_KEY=settings.SECRET_KEY,
+        LEDGERSHEET_VAR_DIR=str(settings.VAR_DIR),
+    )
+    writers = []
+    for index, edits in enumerate(plans):
+        plan = {
+            "ready": str(workdir / f"ready-{index}"),
+            "start": str(workdir / "start"),
+            "output": str(workdir / f"output-{index}.jsonl"),
+            "edits": edits,
+        }
+        plan_path = workdir / f"plan-{index}.json"
+        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        log = workdir / f"writer-{index}.log"
+        with open(log, "wb") as stream:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.ledger.concurrent_writer", str(plan_path)],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+            )
+        writers.append((process, log))
+    return writers
+
+
+def _release_together(writers: list[tuple[subprocess.Popen[bytes], Path]], workdir: Path, timeout: float = 90) -> None:
+    """Wait until every writer is connected and waiting, then let them all go at once."""
+    deadline = time.monotonic() + timeout
+    while not all((workdir / f"ready-{index}").exists() for index in range(len(writers))):
+        for process, log in writers:
+            assert process.poll() is None, f"a writer exited before the start:\n{log.read_text()}"
+        assert time.monotonic() < deadline, "the writers did not get ready in time"
+        time.sleep(0.01)
+    (workdir / "start").touch()
+
+
+def _outcomes(workdir: Path) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[float, float]]]:
+    """Return each edit's answers (one per sender) and each writer's (first, last) answer time."""
+    by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    spans = []
+    for index in range(WRITERS):
+        output = (workdir / f"output-{index}.jsonl").read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in output.splitlines()]
+        spans.append((lines[0]["at"], lines[-1]["at"]))
+        for outcome in lines:
+            outcome.pop("at", None)
+            by_id[outcome["client_event_id"]].append(outcome)
+    return by_id, spans
+
+
+def _assert_chain_verifies(sheet: Sheet, events: list[Event]) -> None:
+    prev_hash = GENESIS_HASH
+    for event in events:
+        canonical = canonical_bytes(
+            sheet=sheet.name,
+            seq=event.seq,
+            row=event.row,
+            col=event.col,
+            old_value=event.old_value,
+            new_value=event.new_value,
+            broadcaster_id=event.broadcaster_id,
+            client_event_id=str(event.client_event_id),
+            recorded_at=format_timestamp(event.recorded_at),
+        )
+        assert event.prev_hash == prev_hash, f"{sheet.name}: chain broken before seq {event.seq}"
+        assert event.hash == chain_hash(prev_hash, canonical), f"{sheet.name}: seq {event.seq} does not verify"
+        prev_hash = event.hash
+    assert sheet.head_hash == prev_hash
+
+
+def _assert_each_old_value_is_the_previous_new_value(events: list[Event]) -> None:
+    latest: dict[tuple[int, int], str] = {}
+    for event in events:
+        assert event.old_value == latest.get((event.row, event.col), ""), f"seq {event.seq} lost an update"
+        latest[(event.row, event.col)] = event.new_value
+
+
+def test_writer_processes_racing_on_shared_and_private_sheets_keep_every_guarantee(committed_db, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks across processes are a PostgreSQL test; run with a postgres DATABASE_URL")
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    User = get_user_model()
+    users = [User.objects.create(username=unique("writer-")) for _ in range(WRITERS)]
+    shared = [create_sheet(name=unique("shared-"), rows=ROWS, cols=COLS) for _ in range(2)]
+    private = [create_sheet(name=unique("private-"), rows=ROWS, cols=COLS) for _ in range(WRITERS)]
+    for sheet in [*shared, *private]:
+        for user in users:
+            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+    plans = _plan(rng, shared, private, users)
+    planned = {edit["client_event_id"]: edit for plan in plans for edit in plan}
+
+    writers = _start_writers(plans, tmp_path)
+    try:
+        _release_together(writers, tmp_path)
+        for process, log in writers:
+            assert process.wait(timeout=180) == 0, f"seed {seed}: a writer failed:\n{log.read_text()}"
+    finally:
+        for process, _ in writers:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+    outcomes, spans = _outcomes(tmp_path)
+    # Every writer answered its first edit before any writer answered its
+    # last: they really ran at the same time.
+    assert max(first for first, _ in spans) < min(last for _, last in spans), f"the writers did not overlap: {spans}"
+    assert set(outcomes) == set(planned)
+    appended = _assert_answers(outcomes, planned, seed)
+    for sheet in [*shared, *private]:
+        sheet.refresh_from_db()
+        _assert_sheet_holds_exactly_the_appended_edits(sheet, appended, outcomes, seed)
+
+
+def _assert_answers(outcomes: dict[str, list[dict[str, Any]]], planned: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Check what each sender was told; return the planned edits that must be in the ledger."""
+    contested = [cid for cid, edit in planned.items() if edit["changes"][0][:2] == list(CONTESTED)]
+    winners = [cid for cid in contested if "seqs" in outcomes[cid][0]]
+    assert len(contested) == WRITERS
+    assert len(winners) == 1, f"seed {seed}: {len(winners)} writers won the contested cell"
+    for cid, answers in outcomes.items():
+        if cid in contested and cid not in winners:
+            assert answers == [{"client_event_id": cid, "conflict": True}]
+            continue
+        # Every sender of one edit is told the same seqs; exactly one of them appended.
+        assert len({tuple(answer["seqs"]) for answer in answers}) == 1, f"seed {seed}: {cid} got {answers}"
+        assert sorted(answer["duplicate"] for answer in answers) == [False] + [True] * (len(answers) - 1)
+    return {cid: edit for cid, edit in planned.items() if cid not in contested or cid in winners}
+
+
+def _assert_sheet_holds_exactly_the_appended_edits(
+    sheet: Sheet, appended: dict[str, Any], outcomes: dict[str, list[dict[str, Any]]], seed: int
+) -> None:
+    events = list(Event.objects.filter(sheet=sheet).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, sheet.head + 1)), f"seed {seed}: {sheet.name} has gaps"
+    by_id: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_id[str(event.client_event_id)].append(event)
+    assert set(by_id) == {cid for cid, edit in appended.items() if edit["sheet_id"] == sheet.pk}
+    for cid, group in by_id.items():
+        edit = appended[cid]
+        seqs = [event.seq for event in group]
+        assert seqs == list(range(seqs[0], seqs[0] + len(edit["changes"]))), f"seed {seed}: {cid} is not consecutive"
+        assert seqs == outcomes[cid][0]["seqs"]
+        assert [[e.row, e.col, e.new_value] for e in group] == [change[:3] for change in edit["changes"]]
+        assert {e.broadcaster_id for e in group} == {edit["user_id"]}
+    _assert_chain_verifies(sheet, events)
+    _assert_each_old_value_is_the_previous_new_value(events)
+    stored = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
+    assert stored == {coord: (state.value, state.last_seq) for coord, state in fold(events).items()}
