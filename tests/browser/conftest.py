@@ -114,17 +114,17 @@ def open_sheet(browser: Browser, server: DaphneServer, team: Team,
     pages: list[SheetPage] = []
 
     def open_as(user: Any, *, timing: dict[str, int] | None = None,
-                before_open: Callable[[Page], None] | None = None) -> SheetPage:
+                before_open: Callable[[Page], None] | None = None, on: DaphneServer = server) -> SheetPage:
         context = browser.new_context(viewport={"width": 1200, "height": 720})
-        context.add_cookies([{"name": "sessionid", "value": login(server.base_url, user.username, PASSWORD),
-                              "url": server.base_url}])
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+        context.add_cookies([{"name": "sessionid", "value": login(on.base_url, user.username, PASSWORD),
+                              "url": on.base_url}])
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=on.base_url)
         context.add_init_script(f"window.LEDGERSHEET_TIMING = {json.dumps(timing or FAST_TIMING)};")
         page = SheetPage(context=context, page=context.new_page(), label=user.username)
         pages.append(page)
         if before_open is not None:
             before_open(page.page)
-        page.open(server.url(f"/sheets/{team.sheet.name}/"))
+        page.open(on.url(f"/sheets/{team.sheet.name}/"))
         return page
 
     # pytest counts a failed call before it tears fixtures down, so a rise
