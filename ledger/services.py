@@ -42,6 +42,19 @@ class AppendResult:
     duplicate: bool
 
 
+def _is_storable(value: str) -> bool:
+    # PostgreSQL text cannot hold NUL and UTF-8 (the hash's canonical form,
+    # every outgoing frame) cannot hold a lone surrogate, while SQLite takes
+    # both: refusing them here makes every backend and caller behave alike.
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_shape(changes: Sequence[Change]) -> None:
     if not changes:
         raise InvalidEdit("an edit needs at least one change")
@@ -54,6 +67,9 @@ def _check_shape(changes: Sequence[Change]) -> None:
                 f"the value for row {change.row}, col {change.col} has {len(change.value)} characters;"
                 f" the limit is {limit}"
             )
+    for change in changes:
+        if not _is_storable(change.value):
+            raise InvalidEdit(f"the value for row {change.row}, col {change.col} holds NUL or a lone surrogate")
 
 
 def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:

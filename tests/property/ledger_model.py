@@ -16,6 +16,10 @@ EDIT_ROLES = {"editor", "owner"}
 Coord = tuple[int, int]
 
 
+def _has_lone_surrogate(value: str) -> bool:
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+
+
 @dataclass(frozen=True)
 class ModelChange:
     row: int
@@ -73,6 +77,8 @@ class LedgerModel:
             return Expected(error=TooManyChanges)
         if any(len(change.value) > max_length for change in changes):
             return Expected(error=ValueTooLong)
+        if any("\x00" in change.value or _has_lone_surrogate(change.value) for change in changes):
+            return Expected(error=InvalidEdit)
         if self.roles.get(user_id) not in EDIT_ROLES:
             return Expected(error=Forbidden)
         earlier = [event for event in self.events if event.client_event_id == client_event_id]
