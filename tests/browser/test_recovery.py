@@ -30,7 +30,7 @@ def test_a_hole_in_the_seqs_makes_the_page_resubscribe_on_the_same_socket(open_s
     applied = [event["seq"] for frame in line.select("in", "events") for event in frame["events"]]
     assert sorted(set(applied)) == [1, 2] and alice.last_seq == 2
     assert alice.cells() == bob.cells() == {"A1": "one", "B1": "two"}
-    assert alice.sent("edit") == []
+    assert line.select("out", "edit") == [], "a remote update must never be sent back as an edit"
 
 
 def test_a_pong_with_a_head_above_the_last_applied_seq_makes_the_page_resubscribe(open_sheet, team):
