@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, QuerySet
@@ -79,24 +79,21 @@ def history_page(
     )
 
 
+EXPORT_FIELDS = (
+    "seq", "row", "col", "old_value", "new_value", "broadcaster_id", "broadcaster__username", "client_event_id",
+    "recorded_at", "prev_hash", "hash",
+)
+
+
 def export_batch(*, sheet_id: int, filters: EventFilter, cells: CellRange | None, after: int, upto: int,
-                 size: int) -> list[Event]:
-    """Return the next ``size`` filtered events with ``after < seq <= upto``, ascending."""
+                 size: int) -> list[tuple[Any, ...]]:
+    """Return the next ``size`` filtered events with ``after < seq <= upto``, ascending, as EXPORT_FIELDS tuples.
+
+    Tuples, not model instances: building two instances per row (the event
+    and its user) was half the cost of a million-row export.
+    """
     queryset = audit_events(sheet_id=sheet_id, filters=filters, cells=cells)
-    return list(queryset.filter(seq__gt=after, seq__lte=upto)[:size])
-
-
-def export_batches(*, sheet_id: int, filters: EventFilter, cells: CellRange | None, upto: int,
-                   size: int = 2_000) -> Iterator[list[Event]]:
-    """Yield every filtered event up to ``upto`` in ascending batches, holding one batch at a time."""
-    after = 0
-    while True:
-        batch = export_batch(sheet_id=sheet_id, filters=filters, cells=cells, after=after, upto=upto, size=size)
-        if batch:
-            yield batch
-        if len(batch) < size:
-            return
-        after = batch[-1].seq
+    return list(queryset.filter(seq__gt=after, seq__lte=upto).values_list(*EXPORT_FIELDS)[:size])
 
 
 BUCKETS: list[tuple[str, timedelta]] = [
