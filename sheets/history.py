@@ -38,7 +38,7 @@ class HistoryQuery:
     limit: int
     before: int | None
     after: int | None
-    csv: bool
+    output: str  # html, csv (the export) or chart (the activity chart, fetched by the page)
 
 
 def parse_history_query(query: QueryDict) -> HistoryQuery:
@@ -48,15 +48,15 @@ def parse_history_query(query: QueryDict) -> HistoryQuery:
     if before is not None and after is not None:
         raise BadParameter("give before or after, not both")
     output = query.get("format", "html")
-    if output not in ("html", "csv"):
-        raise BadParameter(f"format must be html or csv, got {output[:20]!r}")
+    if output not in ("html", "csv", "chart"):
+        raise BadParameter(f"format must be html, csv or chart, got {output[:20]!r}")
     return HistoryQuery(
         filters=event_filter(query),
         cells=cell_range_param(query),
         limit=int_param(query, "limit", minimum=1, maximum=MAX_PAGE_SIZE) or PAGE_SIZE,
         before=before,
         after=after,
-        csv=output == "csv",
+        output=output,
     )
 
 
@@ -100,13 +100,17 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
     except BadParameter as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     sheet = access.sheet
-    if query.csv:
+    if query.output == "csv":
         return csv_response(request, sheet=sheet, filters=query.filters, cells=query.cells)
+    if query.output == "chart":
+        # A separate request: the aggregate scans the whole filtered range,
+        # which on a long ledger takes longer than the page itself.
+        chart = stacked_bars(activity(sheet_id=sheet.pk, filters=query.filters, cells=query.cells))
+        return render(request, "sheets/activity_chart.html", {"chart": chart})
     page = history_page(
         sheet_id=sheet.pk, filters=query.filters, cells=query.cells, limit=query.limit, before=query.before,
         after=query.after,
     )
-    chart = stacked_bars(activity(sheet_id=sheet.pk, filters=query.filters, cells=query.cells))
     context = {
         "sheet": sheet,
         "rows": [_row(event) for event in page.events],
@@ -114,9 +118,9 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
         "newer_link": _link(request.GET, after=page.newer) if page.newer is not None else None,
         "older_link": _link(request.GET, before=page.older) if page.older is not None else None,
         "csv_link": _link(request.GET, format="csv"),
+        "chart_link": _link(request.GET, format="chart"),
         "params": {name: request.GET.get(name, "") for name in FILTER_PARAMS},
         "members": Membership.objects.filter(sheet=sheet).select_related("user").order_by("user__username"),
-        "chart": chart,
         "filtered": any(request.GET.get(name, "") for name in FILTER_PARAMS if name != "limit"),
     }
     return render(request, "sheets/history.html", context)

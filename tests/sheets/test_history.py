@@ -239,7 +239,7 @@ def test_csv_keeps_values_with_newlines_commas_and_quotes_intact(client, make_sh
         ({"after": "x"}, "after must be an integer"),
         ({"limit": "0"}, "limit must be from 1 to 1000"),
         ({"limit": "1001"}, "limit must be from 1 to 1000"),
-        ({"format": "xml"}, "format must be html or csv"),
+        ({"format": "xml"}, "format must be html, csv or chart"),
         ({"from": "yesterday"}, "from must be an ISO 8601 time"),
         ({"from": "2026-11-25T10:00:00Z", "to": "2026-11-24T10:00:00Z"}, "from must not be later than to"),
         ({"seq_from": "-1"}, "seq_from must be at least 0"),
@@ -276,14 +276,19 @@ def test_viewers_may_read_the_history(client, make_sheet, alice, make_user):
 
 def test_the_activity_chart_stacks_the_filtered_edits_by_user(client, sheet, alice, bob):
     client.force_login(alice)
-    chart = page(client, sheet).context["chart"]
+    html = page(client, sheet, user=bob.username).content.decode()
+    assert f'data-src="?user={bob.username}&amp;format=chart"' in html
+    chart = page(client, sheet, format="chart").context["chart"]
     assert chart.kind == "minute"
     assert [user for user, _ in chart.legend] == sorted([alice.username, bob.username])
     counted = sum(int(bar.title.rsplit(", ", 1)[1].split()[0]) for bar in chart.bars)
     assert counted == 8
-    only_bob = page(client, sheet, user=bob.username).context["chart"]
-    assert [user for user, _ in only_bob.legend] == [bob.username]
-    assert page(client, sheet, seq_from=99).context["chart"] is None
+    only_bob = page(client, sheet, user=bob.username, format="chart")
+    assert [user for user, _ in only_bob.context["chart"].legend] == [bob.username]
+    assert "<svg" in only_bob.content.decode()
+    empty = page(client, sheet, seq_from=99, format="chart")
+    assert empty.context["chart"] is None
+    assert "No edit to chart." in empty.content.decode()
 
 
 def test_the_diff_page_lists_every_changed_cell_with_both_values(client, sheet, alice):
