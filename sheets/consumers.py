@@ -8,12 +8,14 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from redis.exceptions import RedisError
 
 from ledger.broadcast import group_name
 from ledger.exceptions import EditRejected
@@ -38,6 +40,10 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
+# What channels-redis raises while Redis cannot be reached.
+LAYER_DOWN = (RedisError, OSError)
+LAYER_RETRY_FIRST = 0.1
+LAYER_RETRY_MAX = 2.0
 
 # Open sheet sockets per user pk in this process. The cap is per process:
 # it bounds what one user can cost a daphne process, which is the resource
@@ -115,8 +121,43 @@ class SheetConsumer(AsyncWebsocketConsumer):
             if _open_per_user[self.user.pk] <= 0:
                 del _open_per_user[self.user.pk]
         if self.joined:
-            await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
             self.joined = False
+            try:
+                await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
+            except LAYER_DOWN:
+                pass  # Redis is down or restarted: the membership is gone or expires with the group
+
+    # AsyncConsumer.__call__ sets channel_receive to the layer's receive and
+    # lets whatever it raises end the consumer: with Redis down every sheet
+    # socket would close with 1011 and no new one could stay open, so no
+    # edit could be made. The layer is only a hint (DESIGN.md, decision 2):
+    # wrap its receive in one that waits for Redis instead.
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self) -> dict[str, Any]:
+        """Receive the next group message, retrying while the channel layer is unreachable."""
+        delay = LAYER_RETRY_FIRST
+        while True:
+            try:
+                return await self._layer_receive()
+            except LAYER_DOWN as exc:
+                logger.warning("channel layer unreachable (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAYER_RETRY_MAX)
+            # A restarted Redis has forgotten the groups: join again. Until
+            # then, pings fill this connection from the ledger.
+            if self.joined:
+                try:
+                    await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
+                except LAYER_DOWN:
+                    continue
+                logger.info("rejoined the group of sheet %s", self.sheet_id)
 
     def _restart_idle_timer(self) -> None:
         # A client that sends nothing for this long (the grid pings every
@@ -182,8 +223,13 @@ class SheetConsumer(AsyncWebsocketConsumer):
             # Join before reading (DESIGN.md, decision 3): whatever commits
             # from now on reaches this channel, and sheet_events drops what
             # the replay below already sent.
-            await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
             self.joined = True
+            try:
+                await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
+            except LAYER_DOWN:
+                # _receive_from_layer joins once Redis is back; pings fill
+                # the gap from the ledger meanwhile.
+                logger.warning("could not join the group of sheet %s", self.sheet_id, exc_info=True)
         # Rights are read again on every subscribe, so a revoked member
         # loses the sheet at the latest when their client resubscribes.
         _, role = await _access(self.sheet_name, self.user)
