@@ -1,0 +1,280 @@
+"""A websocket client that behaves like the browser grid under faults.
+
+``GridClient`` keeps every edit pending until its ack, reconnects with
+backoff when the socket closes or cannot open, resubscribes from its last
+applied seq, resends its pending edits (same ``client_event_id``) after
+``caught_up``, retries an edit answered ``unavailable``, and pings
+periodically, resubscribing when a pong's head is ahead of it.
+
+It never raises from its background task: anything that breaks PROTOCOL.md
+(a gap, a changed event, two different acks for one edit, an unexpected
+error frame or close code) is recorded in ``violations``, which the test
+asserts empty at the end, along with the ledger comparison.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Origin
+
+BACKOFF_FIRST = 0.05
+BACKOFF_MAX = 1.0
+OPEN_TIMEOUT = 5.0
+# A ping unanswered this long means a stuck connection: drop it and reconnect.
+PONG_TIMEOUT = 5.0
+
+Change = tuple[int, int, str]
+
+
+class GridClient:
+    """One grid tab: a replica of the sheet plus its queue of unacknowledged edits."""
+
+    def __init__(self, *, name: str, ws_url: str, origin: str, sessionid: str, ping_interval: float = 0.5) -> None:
+        self.name = name
+        self.ws_url = ws_url
+        self.origin = origin
+        self.sessionid = sessionid
+        self.ping_interval = ping_interval
+        self.pinging = True
+        self.applied: list[dict[str, Any]] = []  # applied[i] is the event with seq i + 1
+        self.pending: dict[str, list[Change]] = {}  # unacked edits, oldest first
+        self.edits: dict[str, list[Change]] = {}  # every edit ever made here
+        self.acks: dict[str, list[int]] = {}
+        self.sends: Counter[str] = Counter()  # how often each edit went out (resends included)
+        self.stats: Counter[str] = Counter()
+        self.upstreams: list[str] = []  # the daphne socket behind each successful handshake
+        self.violations: list[str] = []
+        self.ready = asyncio.Event()  # subscribed and caught up on the current connection
+        self._ws: ClientConnection | None = None
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._in_flight: set[str] = set()  # sent on this connection, not yet answered
+        self._resyncing = False
+        self._ping_sent_at: float | None = None
+        self.ready_once = False  # caught up at least once on the current connection
+        self._task: asyncio.Task[None] | None = None
+        self._helpers: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return (f"<GridClient {self.name} seq={self.last_seq} pending={len(self.pending)} {dict(self.stats)}"
+                f" violations={self.violations}>")
+
+    @property
+    def last_seq(self) -> int:
+        return len(self.applied)
+
+    @property
+    def upstream(self) -> str | None:
+        return self.upstreams[-1] if self.upstreams else None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def close(self) -> None:
+        """Stop the client."""
+        for task in [self._task, *self._helpers]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in [self._task, *self._helpers] if t is not None), return_exceptions=True)
+        if self._ws is not None:
+            await self._ws.close()
+
+    def edit(self, changes: list[Change]) -> str:
+        """Queue one edit; it stays pending until acknowledged, whatever happens to the connection."""
+        client_event_id = str(uuid.uuid4())
+        self.edits[client_event_id] = changes
+        self.pending[client_event_id] = changes
+        self._outbox.put_nowait(client_event_id)
+        return client_event_id
+
+    # The connection loop.
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                await self._session()
+            except (ConnectionClosed, OSError, TimeoutError, InvalidHandshake) as exc:
+                self.stats[f"dropped:{type(exc).__name__}"] += 1
+            except Exception as exc:
+                self.violations.append(f"client loop crashed: {exc!r}")
+                raise
+            self.ready.clear()
+            self.stats["reconnects"] += 1
+            if self.ready_once:
+                backoff = BACKOFF_FIRST
+            # Backoff between attempts is the client's own pacing, as the grid's is.
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _session(self) -> None:
+        self.ready_once = False
+        async with connect(
+            self.ws_url, origin=Origin(self.origin), additional_headers={"Cookie": f"sessionid={self.sessionid}"},
+            proxy=None, open_timeout=OPEN_TIMEOUT, compression=None, max_size=16 * 1024 * 1024,
+        ) as ws:
+            assert ws.response is not None
+            self.upstreams.append(ws.response.headers.get("X-Upstream", "").split(", ")[-1])
+            self._ws, self._in_flight, self._ping_sent_at = ws, set(), None
+            self.stats["connects"] += 1
+            await self._subscribe()
+            helpers = [asyncio.create_task(self._writer(ws)), asyncio.create_task(self._pinger(ws))]
+            try:
+                async for raw in ws:
+                    await self._handle(json.loads(raw))
+            finally:
+                for task in helpers:
+                    task.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
+                self._ws = None
+                self._closed_by_server(ws)
+
+    def _closed_by_server(self, ws: ClientConnection) -> None:
+        close = ws.protocol.close_rcvd
+        if close is None:
+            return
+        self.stats[f"closed:{close.code}"] += 1
+        if close.code >= 4000:  # 4401/4403/4404: this client should never be refused
+            self.violations.append(f"closed by the server with {close.code} {close.reason!r}")
+
+    async def _subscribe(self) -> None:
+        assert self._ws is not None
+        self.ready.clear()
+        self._resyncing = True
+        await self._ws.send(json.dumps({"type": "subscribe", "since": self.last_seq}))
+
+    async def _writer(self, ws: ClientConnection) -> None:
+        while True:
+            client_event_id = await self._outbox.get()
+            await self.ready.wait()
+            if client_event_id not in self.pending or client_event_id in self._in_flight:
+                continue
+            changes = self.pending[client_event_id]
+            self._in_flight.add(client_event_id)
+            self.sends[client_event_id] += 1
+            await ws.send(json.dumps({
+                "type": "edit", "client_event_id": client_event_id,
+                "changes": [{"row": row, "col": col, "value": value} for row, col, value in changes],
+            }))
+
+    async def _pinger(self, ws: ClientConnection) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            # The ping period is the grid's own timer, not a wait for a condition.
+            await asyncio.sleep(self.ping_interval)
+            if self._ping_sent_at is not None and loop.time() - self._ping_sent_at > PONG_TIMEOUT:
+                self.stats["stuck"] += 1
+                ws.transport.abort()
+                return
+            if self.pinging and self.ready.is_set() and self._ping_sent_at is None:
+                self._ping_sent_at = loop.time()
+                await ws.send(json.dumps({"type": "ping"}))
+
+    def _later(self, delay: float, action: Any) -> None:
+        """Run ``action()`` after ``delay`` seconds: the client's retry backoff."""
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await action()
+
+        task = asyncio.create_task(run())
+        self._helpers.add(task)
+        task.add_done_callback(self._helpers.discard)
+
+    # Frames.
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        self.stats[f"frame:{kind}"] += 1
+        if kind == "events":
+            for event in frame["events"]:
+                self._apply(event)
+        elif kind == "caught_up":
+            if frame["head"] != self.last_seq:
+                self.violations.append(f"caught_up head {frame['head']} while at seq {self.last_seq}")
+            self._resyncing = False
+            self.ready.set()
+            self.ready_once = True
+            for client_event_id in self.pending:  # resend in their original order
+                self._outbox.put_nowait(client_event_id)
+        elif kind == "ack":
+            self._on_ack(frame["client_event_id"], frame["seqs"])
+        elif kind == "pong":
+            self._ping_sent_at = None
+            if frame["head"] > self.last_seq:
+                self.stats["pong_behind"] += 1
+                await self._subscribe()
+        elif kind == "error":
+            await self._on_error(frame)
+        else:
+            self.violations.append(f"unexpected frame {frame}")
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        seq = event["seq"]
+        if seq <= self.last_seq:
+            # Frames already in flight when a resubscribe went out arrive
+            # again in its replay; they must be the very same events.
+            if not self._resyncing or self.applied[seq - 1] != event:
+                self.violations.append(f"duplicate seq {seq} at {self.last_seq}: {event}")
+            self.stats["redelivered"] += 1
+            return
+        if seq != self.last_seq + 1:
+            self.violations.append(f"gap: seq {seq} after {self.last_seq}")
+            return
+        self.applied.append(event)
+
+    def _on_ack(self, client_event_id: str, seqs: list[int]) -> None:
+        self._in_flight.discard(client_event_id)
+        if client_event_id not in self.edits:
+            self.violations.append(f"ack for an edit never sent: {client_event_id}")
+            return
+        earlier = self.acks.setdefault(client_event_id, seqs)
+        if earlier != seqs:
+            self.violations.append(f"edit {client_event_id} acked with {earlier} then {seqs}")
+        if len(seqs) != len(self.edits[client_event_id]):
+            self.violations.append(f"edit {client_event_id} of {len(self.edits[client_event_id])} changes: {seqs}")
+        self.pending.pop(client_event_id, None)
+
+    async def _on_error(self, frame: dict[str, Any]) -> None:
+        code, client_event_id = frame.get("code"), frame.get("client_event_id")
+        self.stats[f"error:{code}"] += 1
+        if code != "unavailable":
+            self.violations.append(f"error frame {frame}")
+            if client_event_id is not None:
+                self._in_flight.discard(client_event_id)
+            return
+        ws = self._ws
+        if client_event_id is not None:
+            # The edit stays pending; send it again after a pause.
+            self._in_flight.discard(client_event_id)
+            self._later(0.2, lambda: self._requeue(client_event_id))
+        elif not self.ready.is_set():
+            self._later(0.2, lambda: self._resubscribe_on(ws))  # the subscribe itself failed
+        else:
+            self._ping_sent_at = None  # the ping was answered, with a failure
+
+    async def _requeue(self, client_event_id: str) -> None:
+        self._outbox.put_nowait(client_event_id)
+
+    async def _resubscribe_on(self, ws: ClientConnection | None) -> None:
+        if ws is not None and ws is self._ws:
+            try:
+                await self._subscribe()
+            except ConnectionClosed:
+                pass  # the connection loop reconnects
+
+    # The replica.
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Return the replica's non-empty cells in the shape of GET /api/sheets/<name>/cells/."""
+        grid: dict[tuple[int, int], dict[str, Any]] = {}
+        for event in self.applied:
+            grid[(event["row"], event["col"])] = {
+                "row": event["row"], "col": event["col"], "value": event["new_value"], "last_seq": event["seq"],
+            }
+        return sorted((cell for cell in grid.values() if cell["value"] != ""), key=lambda c: (c["row"], c["col"]))
