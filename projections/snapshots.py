@@ -1,10 +1,10 @@
 """Periodic snapshots of the projection, so that time travel never folds from seq 1.
 
 When they are taken: never on the append path (it must stay as short as
-the row lock allows). ``cells_at`` stores a snapshot each time its fold
-passes a multiple of ``SHEETS_SNAPSHOT_EVERY`` that has none yet, so the
-first trip far back pays for the fold once and later ones start near their
-target; ``rebuild_projections`` drops and recomputes all of them.
+the row lock allows). ``cells_at`` stores one at the last multiple of
+``SHEETS_SNAPSHOT_EVERY`` its fold passed, so a trip pays for its fold once
+and later trips to that region start near their target;
+``rebuild_projections`` drops and recomputes all of them, one per multiple.
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ def fold_with_checkpoints(
     return fold(batch, cells)
 
 
-def record_snapshots(*, sheet_id: int, snapshots: Iterable[tuple[int, Cells]]) -> int:
+def record_snapshots(*, sheet_id: int, snapshots: Sequence[tuple[int, Cells]]) -> int:
     """Store snapshots that are not stored yet; return how many were given."""
+    if not snapshots:
+        return 0
     rows = [ProjectionSnapshot(sheet_id=sheet_id, seq=seq, cells=encode(cells)) for seq, cells in snapshots]
     # Two readers folding past the same multiple at once store the same
     # derived state: whichever commits second has nothing to add.
