@@ -10,7 +10,13 @@ from django.db import connection, transaction
 from ledger.models import Event
 from projections.fold import Cells, CellState, Coord, non_empty
 from projections.models import Cell
-from projections.snapshots import fold_with_checkpoints, nearest_snapshot, record_snapshots, snapshot_interval
+from projections.snapshots import (
+    fold_with_checkpoints,
+    nearest_snapshot,
+    record_snapshots,
+    snapshot_interval,
+    snapshots_due,
+)
 from sheets.models import Sheet
 
 
@@ -48,9 +54,8 @@ def current_state(*, sheet_id: int) -> SheetState:
 def cells_at(*, sheet_id: int, seq: int) -> Cells:
     """Return the non-empty cells as they stood right after event ``seq``.
 
-    Folds forward from the nearest snapshot at or before ``seq``, and stores
-    one at the last multiple of the snapshot interval it passed, if any
-    (projections/snapshots.py says why here and not on the append path).
+    Folds forward from the nearest snapshot at or before ``seq``, storing a
+    few on the way (projections/snapshots.py says which, and why here).
     """
     start, cells = nearest_snapshot(sheet_id=sheet_id, seq=seq)
     events = (
@@ -59,16 +64,13 @@ def cells_at(*, sheet_id: int, seq: int) -> Cells:
         .values_list("seq", "row", "col", "new_value", named=True)
         .iterator(chunk_size=5000)
     )
-    passed: list[tuple[int, Cells]] = []
+    due = snapshots_due(start=start, seq=seq, every=snapshot_interval())
 
-    def remember(at: int, state: Cells) -> None:
-        # Only the last one is kept: writing every snapshot on the way made
-        # the first trip to the end of a long ledger five times slower.
-        passed[:] = [(at, state)]
+    def store(at: int, state: Cells) -> None:
+        if at in due:
+            record_snapshots(sheet_id=sheet_id, snapshots=[(at, state)])
 
-    result = fold_with_checkpoints(events, cells, every=snapshot_interval(), checkpoint=remember)
-    record_snapshots(sheet_id=sheet_id, snapshots=passed)
-    return non_empty(result)
+    return non_empty(fold_with_checkpoints(events, cells, every=snapshot_interval(), checkpoint=store))
 
 
 @dataclass(frozen=True, slots=True)

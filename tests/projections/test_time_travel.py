@@ -14,6 +14,7 @@ from ledger.services import Change
 from projections.fold import Cells, CellState, fold, non_empty
 from projections.models import ProjectionSnapshot
 from projections.selectors import cells_at, diff_cells
+from projections.snapshots import SPREAD, decode, snapshots_due
 from sheets.models import Sheet
 from tests.conftest import edit
 
@@ -56,15 +57,23 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
         # Several reads in random order: later ones start from snapshots the
         # earlier ones left behind, before or after their target.
         seqs = data.draw(st.lists(st.integers(0, sheet.head), min_size=1, max_size=4), label="seqs")
-        expected: set[int] = set()
         for seq in seqs:
+            before = set(snapshot_seqs(sheet))
             assert cells_at(sheet_id=sheet.pk, seq=seq) == folded_upto(sheet, seq)
-            # Each read stores the last multiple of the interval it folded past.
-            start = max([taken for taken in expected if taken <= seq], default=0)
+            taken = set(snapshot_seqs(sheet)) - before
+            start = max([at for at in before if at <= seq], default=0)
             last_multiple = seq - seq % every
-            if last_multiple > start:
-                expected.add(last_multiple)
-        assert snapshot_seqs(sheet) == sorted(expected)
+            # A read that folds past a multiple leaves one at the last of them
+            # (the next trip there starts at it), and a bounded few others.
+            if every != NO_SNAPSHOTS and last_multiple > start:
+                assert last_multiple in taken
+            assert len(taken) <= SPREAD
+            assert all(start < at <= seq for at in taken)
+        for at, stored in ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", "cells"):
+            assert at % every == 0
+            assert decode(stored) == folded_upto(sheet, at)
+        if every == NO_SNAPSHOTS:
+            assert snapshot_seqs(sheet) == []
 
 
 @HYPOTHESIS
@@ -105,6 +114,15 @@ def test_a_snapshot_is_where_the_fold_starts(make_sheet, alice, settings):
         (3, 2): CellState(value="from the snapshot", last_seq=2),
         (1, 1): CellState(value="c", last_seq=3),
     }
+
+
+def test_a_long_fold_spreads_a_few_snapshots_over_its_way_and_keeps_the_last():
+    assert snapshots_due(start=0, seq=996_400, every=10_000) == {
+        130_000, 250_000, 370_000, 500_000, 620_000, 740_000, 860_000, 990_000,
+    }
+    assert snapshots_due(start=0, seq=25, every=10) == {10, 20}
+    assert snapshots_due(start=10, seq=19, every=10) == set()
+    assert snapshots_due(start=0, seq=10, every=10) == {10}
 
 
 def test_diff_refuses_a_from_after_the_to(make_sheet, alice):
