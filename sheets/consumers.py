@@ -148,16 +148,20 @@ class SheetConsumer(AsyncWebsocketConsumer):
                 return await self._layer_receive()
             except LAYER_DOWN as exc:
                 logger.warning("channel layer unreachable (%s); retrying in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, LAYER_RETRY_MAX)
-            # A restarted Redis has forgotten the groups: join again. Until
-            # then, pings fill this connection from the ledger.
-            if self.joined:
+            # A restarted Redis has forgotten the groups: join again before
+            # receiving, or a receive that succeeds first would wait for
+            # ever outside the group. Until then pings fill from the ledger.
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LAYER_RETRY_MAX)
+                if not self.joined:
+                    break
                 try:
                     await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
                 except LAYER_DOWN:
                     continue
                 logger.info("rejoined the group of sheet %s", self.sheet_id)
+                break
 
     def _restart_idle_timer(self) -> None:
         # A client that sends nothing for this long (the grid pings every
