@@ -60,12 +60,21 @@ def main(name: str) -> None:
     def get(params: dict[str, object]) -> str:
         response = client.get(base, params)
         assert response.status_code == 200, response.content[:300]
-        return f"{len(response.context['rows'])} rows"
+        shown = response.content.count(b'<td class="num">')
+        return f"{shown} rows"
 
     timed("history page, newest 100", lambda: get({}))
     timed("history page, 100 below seq 500,000 (keyset)", lambda: get({"before": 500_000}))
     timed("history page, one user and a one-minute window", lambda: get({"user": user, **window}))
     timed("history page, one cell (B4)", lambda: get({"cell": "B4"}))
+
+    def chart(params: dict[str, object]) -> str:
+        response = client.get(base, {**params, "format": "chart"})
+        assert response.status_code == 200
+        return f"{response.content.count(b'<rect')} bars"
+
+    timed("activity chart (own request), whole ledger", lambda: chart({}))
+    timed("activity chart, one user and a one-minute window", lambda: chart({"user": user, **window}))
 
     def export(params: dict[str, object]) -> str:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -84,7 +93,7 @@ def main(name: str) -> None:
     far = sheet.head - 3_600
     timed(f"time travel to seq {far:,}, no snapshot yet", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=far)):,} cells")
     timed(f"time travel to seq {far:,} again (from a snapshot)", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=far)):,} cells")
-    timed("time travel to seq 123,456 (from a snapshot)", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=123_456)):,} cells")
+    timed("time travel to seq 123,456 (after that first trip)", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=123_456)):,} cells")
     timed("diff of 10,000 events", lambda: f"{len(diff_cells(sheet_id=sheet.pk, from_seq=far - 10_000, to_seq=far)):,} cells differ")
 
     def command(*args: str) -> str:
