@@ -4,8 +4,8 @@ Run as ``python -m tests.ledger.concurrent_writer PLAN.json`` with
 DATABASE_URL pointing at the test database. It sets Django up, opens its
 connection, reports ready, waits for the start file so that every writer
 begins at once, then sends each planned edit through ``append_edit`` and
-writes one JSON line per edit to the plan's output file (its outcome and
-the time it returned).
+writes one JSON line per edit to the plan's output file (its outcome, when
+it was sent and when it was answered).
 
 A plan is ``{"ready": path, "start": path, "output": path, "edits": [
 {"sheet_id", "user_id", "client_event_id", "changes": [[row, col, value,
@@ -54,7 +54,9 @@ def run(plan: dict[str, Any]) -> None:
     with open(plan["output"], "w", encoding="utf-8") as output:
         for planned in plan["edits"]:
             changes = [Change(row=r, col=c, value=value, base_seq=base) for r, c, value, base in planned["changes"]]
-            outcome: dict[str, Any] = {"client_event_id": planned["client_event_id"]}
+            # Wall-clock times, comparable across processes: they show that
+            # the writers contended.
+            outcome: dict[str, Any] = {"client_event_id": planned["client_event_id"], "sent": time.time()}
             try:
                 result = append_edit(
                     sheet_id=planned["sheet_id"],
@@ -66,8 +68,7 @@ def run(plan: dict[str, Any]) -> None:
                 outcome["conflict"] = True
             else:
                 outcome.update(seqs=result.seqs, duplicate=result.duplicate)
-            # Wall-clock time, comparable across processes: shows the writers overlapped.
-            outcome["at"] = time.time()
+            outcome["answered"] = time.time()
             output.write(json.dumps(outcome) + "\n")
 
 
