@@ -18,6 +18,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -68,6 +69,10 @@ class GridClient:
     @property
     def last_seq(self) -> int:
         return len(self.applied)
+
+    @property
+    def ping_outstanding(self) -> bool:
+        return self._ping_sent_at is not None
 
     @property
     def upstream(self) -> str | None:
@@ -176,7 +181,7 @@ class GridClient:
                 self._ping_sent_at = loop.time()
                 await ws.send(json.dumps({"type": "ping"}))
 
-    def _later(self, delay: float, action: Any) -> None:
+    def _later(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action()`` after ``delay`` seconds: the client's retry backoff."""
         async def run() -> None:
             await asyncio.sleep(delay)
