@@ -111,7 +111,16 @@ class SheetConsumer(AsyncWebsocketConsumer):
         self.counted = True
         self._restart_idle_timer()
 
-    async def disconnect(self, code: int) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A consumer that dies of an exception never gets websocket.disconnect;
+        # releasing here too keeps its slot and gauge from leaking.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Give back this socket's per-user slot and gauge (idempotent)."""
         if self.idle_timer is not None:
             self.idle_timer.cancel()
         if self.counted:
@@ -120,6 +129,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
             _open_per_user[self.user.pk] -= 1
             if _open_per_user[self.user.pk] <= 0:
                 del _open_per_user[self.user.pk]
+
+    async def disconnect(self, code: int) -> None:
+        self._release()
         if self.joined:
             self.joined = False
             try:
