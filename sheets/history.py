@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -88,7 +89,7 @@ def _link(query: QueryDict, **cursor: object) -> str:
 
 @require_GET
 @login_required
-def history(request: HttpRequest, name: str) -> HttpResponse:
+def history(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
         access = sheet_access(request, name)
     except SheetNotFound as exc:
