@@ -1,0 +1,128 @@
+"""The bench's own world: a fresh PostgreSQL database, a Redis DB number, daphne processes.
+
+Everything is created at the start of a run and removed at its end, so a run
+never touches the development or test databases of anyone else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import redis
+
+from tests.servers import BASE_DIR, DaphneServer, ServerFailed, free_port
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = os.environ.get("BENCH_DATABASE", "ledgersheet_bench")
+PG_BASE = PG_ADMIN_URL.rsplit("/", 1)[0]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+BASELINE_APP = "bench.baseline.asgi:application"
+OURS_APP = "proj.asgi:application"
+
+# As deployed (deploy/env.example keeps connections for 60 s), and with the
+# per-connection limits out of the way: the bench measures throughput, not
+# the rate limiter or the per-user connection cap.
+SERVER_SETTINGS = {
+    "DATABASE_CONN_MAX_AGE": "60",
+    "SHEETS_RATE_LIMIT_PER_SECOND": "1000000",
+    "SHEETS_RATE_LIMIT_BURST": "1000000",
+    "SHEETS_MAX_CONNECTIONS_PER_USER": "1000000",
+    "SHEETS_IDLE_TIMEOUT_SECONDS": "0",
+    "CHANNEL_LAYER_CAPACITY": "100000",
+}
+
+
+def database_url() -> str:
+    return f"{PG_BASE}/{DB_NAME}"
+
+
+def _recreate_database() -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _drop_database() -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+class BenchEnv:
+    """Settings shared by the bench process and every daphne it starts."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.servers: list[DaphneServer] = []
+        self.env = dict(os.environ)
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="proj.settings",
+            DATABASE_URL=database_url(),
+            REDIS_URL=REDIS_URL,
+            SECRET_KEY="bench-only-secret-key",
+            LEDGERSHEET_VAR_DIR=str(var_dir),
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            DEBUG="0",
+            SESSION_COOKIE_SECURE="0",
+            CSRF_COOKIE_SECURE="0",
+            PYTHONUNBUFFERED="1",
+            **SERVER_SETTINGS,
+        )
+
+    def start_daphne(self, app: str = OURS_APP, *, name: str | None = None) -> DaphneServer:
+        """Start one daphne process on a free port and wait until it answers HTTP."""
+        name = name or f"daphne-{len(self.servers) + 1}"
+        server = DaphneServer(name=name, env=self.env, log_path=self.var_dir / f"{name}.log", app=app)
+        self.servers.append(server)
+        try:
+            server.start()
+        except ServerFailed:
+            if server.running or "Address already in use" not in server.log_tail():
+                raise
+            server.port = free_port()
+            server.start()
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@contextmanager
+def bench_env() -> Iterator[BenchEnv]:
+    """Create the database and Redis DB, set up Django here, and tear everything down afterwards."""
+    var_dir = Path(tempfile.mkdtemp(prefix="ledgersheet-bench-"))
+    env = BenchEnv(var_dir)
+    _recreate_database()
+    flush = redis.Redis.from_url(REDIS_URL)
+    flush.flushdb()
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env.env, check=True,
+        )
+        for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "LEDGERSHEET_VAR_DIR",
+                    "ALLOWED_HOSTS", "DEBUG", *SERVER_SETTINGS):
+            os.environ[key] = env.env[key]
+        import django
+
+        django.setup()
+        yield env
+    finally:
+        env.stop_all()
+        from django.db import connections
+
+        connections.close_all()
+        flush.flushdb()
+        flush.close()
+        _drop_database()
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"daphne logs kept in {var_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)

@@ -1,0 +1,91 @@
+"""fanout: one writer at a steady rate, N subscribers; latency from send to receipt, ours vs the baseline.
+
+The writer puts its send time (perf_counter, ms) in each value; every
+subscriber runs in this same process, so the clock is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bench.common import Ws, make_sheet, make_users, now_ms, open_subscribed, percentile, print_table, rounded
+from bench.env import BASELINE_APP, BenchEnv
+from tests.servers import DaphneServer
+
+RATE_PER_S = 40.0
+WARMUP = 10
+DRAIN_TIMEOUT = 30.0
+
+
+async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader_session: str, *,
+                   subscribers: int, edits: int) -> tuple[list[float], int]:
+    """Return every (subscriber, edit) latency in ms and the number of deliveries that never came."""
+    readers = await open_subscribed(server, sheet, [reader_session] * subscribers)
+    writer = await Ws.open(server, sheet, writer_session)
+    await writer.subscribe()
+    latencies: list[float] = []
+    counted = [0] * subscribers
+    done = asyncio.Event()
+
+    async def read(index: int, ws: Ws) -> None:
+        while counted[index] < edits:
+            frame = await ws.recv(timeout=None if not done.is_set() else DRAIN_TIMEOUT)
+            if frame["type"] != "events":
+                continue
+            arrived = now_ms()
+            for event in frame["events"]:
+                value = event["new_value"]
+                if value.startswith("t"):
+                    latencies.append(arrived - float(value[1:]))
+                    counted[index] += 1
+
+    async def drain_writer() -> None:
+        while True:
+            await writer.recv(timeout=None)
+
+    tasks = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(readers)]
+    drainer = asyncio.create_task(drain_writer())
+    for i in range(WARMUP):
+        await writer.send_edit([(0, 0, f"warm{i}")])
+    start = asyncio.get_running_loop().time() + 0.5
+    for i in range(edits):
+        delay = start + i / RATE_PER_S - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)  # pacing the writer, not waiting for a result
+        await writer.send_edit([(1 + i % 900, i % 26, f"t{now_ms():.3f}")])
+    done.set()
+    _, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT)
+    for task in pending:
+        task.cancel()
+    drainer.cancel()
+    for ws in [*readers, writer]:
+        await ws.close()
+    return latencies, subscribers * edits - sum(counted)
+
+
+def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
+    subscribers, edits = (20, 300) if quick else (100, 2000)
+    (writer, writer_session), (reader, reader_session) = make_users(2)
+    make_sheet("fanout", editors=[writer, reader])
+    ours = env.start_daphne(name="ours")
+    baseline = env.start_daphne(BASELINE_APP, name="baseline")
+    results = {}
+    for label, server in (("ours", ours), ("baseline", baseline)):
+        results[label] = asyncio.run(_measure(server, "fanout", writer_session, reader_session,
+                                              subscribers=subscribers, edits=edits))
+    rows = []
+    for label, (latencies, lost) in results.items():
+        rows.append((label, subscribers, edits, len(latencies), lost, percentile(latencies, 50),
+                     percentile(latencies, 99), max(latencies, default=float("nan"))))
+    print_table(f"fanout: {subscribers} subscribers, one writer at {RATE_PER_S:.0f} edits/s",
+                ["app", "subscribers", "edits", "deliveries", "lost", "p50 ms", "p99 ms", "max ms"], rows)
+    ours_lat, ours_lost = results["ours"]
+    base_lat, base_lost = results["baseline"]
+    p99, base_p99 = percentile(ours_lat, 99), percentile(base_lat, 99)
+    return rounded({
+        "subscribers": subscribers, "edits": edits, "rate_per_s": RATE_PER_S,
+        "p50_ms": percentile(ours_lat, 50), "p99_ms": p99,
+        "baseline_p50_ms": percentile(base_lat, 50), "baseline_p99_ms": base_p99,
+        "ratio_p99": p99 / base_p99, "lost": ours_lost, "baseline_lost": base_lost,
+    })
