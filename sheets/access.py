@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 
 from sheets.exceptions import SheetNotFound
 from sheets.models import Role, Sheet
@@ -34,4 +35,14 @@ def sheet_access(request: HttpRequest, name: str) -> SheetAccess:
     return SheetAccess(sheet=sheet, role=role)
 
 
-__all__ = ["NoAccess", "SheetAccess", "SheetNotFound", "sheet_access"]
+def page_access(request: HttpRequest, name: str) -> SheetAccess:
+    """Return the sheet and role for an HTML page; unknown sheet is a 404, no role a 403."""
+    try:
+        return sheet_access(request, name)
+    except SheetNotFound as exc:
+        raise Http404(str(exc)) from None
+    except NoAccess as exc:
+        raise PermissionDenied(str(exc)) from None
+
+
+__all__ = ["NoAccess", "SheetAccess", "SheetNotFound", "page_access", "sheet_access"]

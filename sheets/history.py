@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -17,9 +17,8 @@ from ledger.hashing import format_timestamp
 from ledger.models import Event
 from ledger.selectors import EventFilter
 from projections.selectors import diff_cells
-from sheets.access import NoAccess, sheet_access
+from sheets.access import page_access
 from sheets.activity_chart import stacked_bars
-from sheets.exceptions import SheetNotFound
 from sheets.export import csv_response
 from sheets.models import Membership
 from sheets.notation import a1
@@ -90,12 +89,7 @@ def _link(query: QueryDict, **cursor: object) -> str:
 @require_GET
 @login_required
 def history(request: HttpRequest, name: str) -> HttpResponseBase:
-    try:
-        access = sheet_access(request, name)
-    except SheetNotFound as exc:
-        raise Http404(str(exc)) from None
-    except NoAccess as exc:
-        return HttpResponseForbidden(str(exc))
+    access = page_access(request, name)
     try:
         query = parse_history_query(request.GET)
     except BadParameter as exc:
@@ -131,12 +125,7 @@ def history(request: HttpRequest, name: str) -> HttpResponseBase:
 @login_required
 def diff_page(request: HttpRequest, name: str) -> HttpResponse:
     """Show every cell whose value differs between two seqs, with both values."""
-    try:
-        access = sheet_access(request, name)
-    except SheetNotFound as exc:
-        raise Http404(str(exc)) from None
-    except NoAccess as exc:
-        return HttpResponseForbidden(str(exc))
+    access = page_access(request, name)
     sheet = access.sheet
     try:
         from_seq, to_seq = diff_bounds(request.GET, head=sheet.head)
