@@ -1,0 +1,87 @@
+"""append: acked single-cell edits/s through the websocket path vs raw INSERT + COMMIT over psycopg.
+
+Each writer is a closed loop: send one single-cell edit, wait for its ack,
+send the next. Writers on one sheet queue on that sheet's row lock; on
+separate sheets they only share the database and the daphne process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bench.common import Ws, make_sheet, make_users, print_table, rounded
+from bench.env import BASELINE_APP, BenchEnv
+from bench.raw import commits_per_second
+from tests.servers import DaphneServer
+
+CONFIGS = [(1, 1), (4, 1), (16, 1), (4, 4), (16, 16)]  # (writers, sheets)
+WARMUP_S = 0.5
+
+
+async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
+                baseline: bool) -> float:
+    """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
+    sockets = []
+    for i in range(writers):
+        ws = await Ws.open(server, sheets[i % len(sheets)], sessionid)
+        await ws.subscribe()
+        sockets.append(ws)
+    loop = asyncio.get_running_loop()
+    window_start = loop.time() + WARMUP_S
+    window_end = window_start + seconds
+    counted = [0] * writers
+
+    async def write(index: int, ws: Ws) -> None:
+        n = 0
+        while loop.time() < window_end:
+            n += 1
+            cid = await ws.send_edit([(n % 1000, index % 26, f"w{index}-{n}")])
+            while True:
+                frame = await ws.recv()
+                if frame["type"] == "ack" and frame["client_event_id"] == cid:
+                    break
+                if baseline and frame["type"] == "events" and frame["events"][0]["client_event_id"] == cid:
+                    break
+            if window_start <= loop.time() < window_end:
+                counted[index] += 1
+
+    await asyncio.gather(*(write(i, ws) for i, ws in enumerate(sockets)))
+    for ws in sockets:
+        await ws.close()
+    return sum(counted) / seconds
+
+
+def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
+    seconds = 2.0 if quick else 10.0
+    raw_seconds = 1.5 if quick else 5.0
+    ((user, sessionid),) = make_users(1)
+    names = [f"append-{i}" for i in range(16)]
+    for name in names:
+        make_sheet(name, editors=[user])
+    ours = env.start_daphne(name="ours")
+    baseline = env.start_daphne(BASELINE_APP, name="baseline")
+    rates: dict[tuple[int, int], float] = {}
+    base_rates: dict[tuple[int, int], float] = {}
+    for writers, sheets in CONFIGS:
+        rates[(writers, sheets)] = asyncio.run(
+            _rate(ours, names[:sheets], sessionid, writers=writers, seconds=seconds, baseline=False))
+    for config in ((1, 1), (16, 16)):
+        base_rates[config] = asyncio.run(
+            _rate(baseline, names[: config[1]], sessionid, writers=config[0], seconds=seconds, baseline=True))
+    raw = {n: commits_per_second(connections=n, seconds=raw_seconds) for n in (1, 4, 16)}
+    rows = [
+        (writers, sheets, rates[(writers, sheets)], raw[writers], rates[(writers, sheets)] / raw[writers],
+         base_rates.get((writers, sheets), float("nan")))
+        for writers, sheets in CONFIGS
+    ]
+    print_table(f"append: single-cell edits, acked, {seconds:.0f} s per row",
+                ["writers", "sheets", "edits/s", "raw commits/s (same conns)", "ratio", "baseline relay/s"], rows)
+    edits, raw16 = rates[(16, 16)], raw[16]
+    return rounded({
+        "edits_per_s": edits, "raw_commits_per_s": raw16, "ratio": edits / raw16,
+        "edits_per_s_one_sheet": max(rates[(w, 1)] for w in (1, 4, 16)),
+        "edits_per_s_by_config": {f"{w}w/{s}s": round(r, 1) for (w, s), r in rates.items()},
+        "raw_commits_per_s_by_connections": {str(n): round(r, 1) for n, r in raw.items()},
+        "baseline_relay_per_s": {f"{w}w/{s}s": round(r, 1) for (w, s), r in base_rates.items()},
+    })
