@@ -1,0 +1,96 @@
+"""catchup: subscribe from 0 to a sheet 10,000 events ahead (replay) and far ahead (snapshot).
+
+Beside it, in this process: the same rows read with psycopg and encoded as
+the same JSON frames, the floor for a replay that reads the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+from bench.common import Ws, make_sheet, make_users, median, now_ms, print_table, rounded
+from bench.env import BenchEnv, database_url
+from bench.seed import seed_events
+from tests.servers import DaphneServer
+
+REPLAY_EVENTS = 10_000
+FRAME = 500
+TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+async def _subscribe_ms(server: DaphneServer, sheet: str, sessionid: str) -> tuple[float, int, int]:
+    """Return ms from subscribe to caught_up, the events received and the snapshot cells received."""
+    ws = await Ws.open(server, sheet, sessionid)
+    started = now_ms()
+    head, frames = await ws.subscribe()
+    elapsed = now_ms() - started
+    await ws.close()
+    events = sum(len(f["events"]) for f in frames if f["type"] == "events")
+    cells = sum(len(f["cells"]) for f in frames if f["type"] == "snapshot")
+    return elapsed, events, cells
+
+
+def _raw_events_per_s(sheet_id: int, sheet_name: str) -> float:
+    """Read the sheet's events in frames of 500 with psycopg, build the same dicts, encode them."""
+    table = connection.ops.quote_name("ledger_event")
+    started = time.perf_counter()
+    count, after = 0, 0
+    with psycopg.connect(database_url()) as conn:
+        while True:
+            rows = conn.execute(
+                f'SELECT e.seq, e."row", e.col, e.old_value, e.new_value, e.broadcaster_id, u.username,'
+                f" e.client_event_id, to_char(e.recorded_at AT TIME ZONE 'UTC', '{TIMESTAMP_FORMAT}')"
+                f" FROM {table} e JOIN auth_user u ON u.id = e.broadcaster_id"
+                f" WHERE e.sheet_id = %s AND e.seq > %s ORDER BY e.seq LIMIT %s",
+                (sheet_id, after, FRAME),
+            ).fetchall()
+            if not rows:
+                break
+            frame = {"type": "events", "events": [
+                {"seq": seq, "type": "CellChanged", "sheet": sheet_name, "row": row, "col": col, "old_value": old,
+                 "new_value": new, "broadcaster_id": uid, "broadcaster": uname, "client_event_id": str(cid),
+                 "recorded_at": at}
+                for seq, row, col, old, new, uid, uname, cid, at in rows
+            ]}
+            json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+            count += len(rows)
+            after = rows[-1][0]
+    return count / (time.perf_counter() - started)
+
+
+def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
+    big = 20_000 if quick else int(os.environ.get("BENCH_BIG_EVENTS", "1000000"))
+    repeats = 3 if quick else 5
+    ((user, sessionid),) = make_users(1)
+    small_sheet = make_sheet("catchup", editors=[user])
+    big_sheet = make_sheet("catchup-big", editors=[user])
+    seed_rate = seed_events(sheet=small_sheet, user=user, events=REPLAY_EVENTS)
+    seed_events(sheet=big_sheet, user=user, events=big)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    ours = env.start_daphne(name="ours")
+    replays = [asyncio.run(_subscribe_ms(ours, "catchup", sessionid)) for _ in range(repeats)]
+    assert all(events == REPLAY_EVENTS for _, events, _ in replays), replays
+    snapshots = [asyncio.run(_subscribe_ms(ours, "catchup-big", sessionid)) for _ in range(repeats)]
+    raw = median([_raw_events_per_s(small_sheet.pk, "catchup") for _ in range(repeats)])
+    replay_ms = median([ms for ms, _, _ in replays])
+    snapshot_ms = median([ms for ms, _, _ in snapshots])
+    events_per_s = REPLAY_EVENTS / (replay_ms / 1000)
+    print_table(f"catchup: subscribe from 0, median of {repeats}",
+                ["case", "events behind", "ms to caught_up", "events/s", "snapshot cells", "events after it"],
+                [("replay", REPLAY_EVENTS, replay_ms, events_per_s, 0, replays[0][1]),
+                 ("snapshot", big, snapshot_ms, float("nan"), snapshots[0][2], snapshots[0][1]),
+                 ("raw psycopg + json", REPLAY_EVENTS, REPLAY_EVENTS / raw * 1000, raw, 0, REPLAY_EVENTS)])
+    print(f"(seeding through append_edit ran at {seed_rate:,.0f} events/s)")
+    return rounded({
+        "events_behind": REPLAY_EVENTS, "events_per_s": events_per_s, "raw_events_per_s": raw,
+        "ratio": events_per_s / raw, "snapshot_events_behind": big, "snapshot_ms": snapshot_ms,
+        "snapshot_cells": snapshots[0][2],
+    })
