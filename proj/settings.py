@@ -171,9 +171,10 @@ SHEETS_REPLAY_FRAME_SIZE = env_int("SHEETS_REPLAY_FRAME_SIZE", 500)
 SHEETS_SNAPSHOT_THRESHOLD = env_int("SHEETS_SNAPSHOT_THRESHOLD", 10_000)
 SHEETS_RATE_LIMIT_PER_SECOND = env_int("SHEETS_RATE_LIMIT_PER_SECOND", 20)
 SHEETS_RATE_LIMIT_BURST = env_int("SHEETS_RATE_LIMIT_BURST", 100)
-# A larger frame closes the socket with 1009; 16 MiB holds a 1,000-cell paste
-# of 16,000-character values.
-SHEETS_MAX_FRAME_BYTES = env_int("SHEETS_MAX_FRAME_BYTES", 16 * 1024 * 1024)
+# A larger frame closes the socket with 4413. daphne drops anything over its
+# own --websocket-max-message-size (1 MiB by default) before we see it, so
+# raise the two together.
+SHEETS_MAX_FRAME_BYTES = env_int("SHEETS_MAX_FRAME_BYTES", 1024 * 1024)
 # A socket that sends nothing (the grid pings every 15 s) is closed with 4408.
 SHEETS_IDLE_TIMEOUT_SECONDS = env_int("SHEETS_IDLE_TIMEOUT_SECONDS", 120)
 # Open sheet sockets one user may hold on one daphne process (4429 beyond).

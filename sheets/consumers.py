@@ -36,8 +36,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_IDLE = 4408
 CLOSE_TOO_MANY_CONNECTIONS = 4429
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN_LATER = 1013
+# Applications may only send 1000 or 3000-4999 (autobahn refuses the
+# standard 1009 and 1013 from the application), so the HTTP-like 44xx/45xx.
+CLOSE_TOO_BIG = 4413
+CLOSE_TRY_AGAIN_LATER = 4503
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # What channels-redis raises while Redis cannot be reached.

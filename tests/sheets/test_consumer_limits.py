@@ -19,7 +19,7 @@ def sample(name: str, labels: dict[str, str] | None = None) -> float:
 
 
 @pytest.mark.asyncio
-async def test_a_frame_over_the_size_limit_closes_with_1009_and_writes_nothing(settings, connect, ws_sheet, member):
+async def test_a_frame_over_the_size_limit_closes_with_4413_and_writes_nothing(settings, connect, ws_sheet, member):
     settings.SHEETS_MAX_FRAME_BYTES = 2_000
     alice = await member()
     sheet = await ws_sheet(editors=(alice,))
@@ -29,7 +29,7 @@ async def test_a_frame_over_the_size_limit_closes_with_1009_and_writes_nothing(s
              "changes": [{"row": 0, "col": 0, "value": "x" * 3_000}]}
     await communicator.send_to(text_data=json.dumps(frame))
     closed = await communicator.receive_output(timeout=TIMEOUT)
-    assert (closed["type"], closed["code"]) == ("websocket.close", 1009)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4413)
     assert await ledger_of(sheet.pk) == (0, [])
 
 
