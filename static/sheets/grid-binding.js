@@ -10,7 +10,8 @@ export class GridBinding {
   /**
    * options: rows, cols, canEdit, data (rows x cols strings), height (px),
    * baseSeq(row, col) -> the seq the user's view of the cell rests on,
-   * onUserChanges(changes) with changes [{row, col, value, base_seq?}].
+   * onUserChanges(changes) with changes [{row, col, value, base_seq?}],
+   * contextMenu (optional) as in the jspreadsheet option, called with {row, col, items, section}.
    */
   constructor(element, options) {
     this.options = options;
@@ -23,7 +24,9 @@ export class GridBinding {
       // rewriting of "=..." values, no HTML.
       parseFormulas: false,
       about: false,
-      contextMenu: () => false,
+      // options.contextMenu({row, col, items, section}) -> the menu's items, or false for none.
+      contextMenu: (_worksheet, x, y, _event, items, section) =>
+        options.contextMenu ? options.contextMenu({ row: Number(y), col: Number(x), items, section }) : false,
       onafterchanges: (_worksheet, changes) => this.reportChanges(changes),
       onundo: (_worksheet, record) => this.reportHistory(record),
       onredo: (_worksheet, record) => this.reportHistory(record),
@@ -84,6 +87,13 @@ export class GridBinding {
   value(row, col) {
     const value = this.worksheet.getValueFromCoords(col, row);
     return value === null || value === undefined ? "" : String(value);
+  }
+
+  /** The {row, col} of the selection's anchor cell, or null when nothing is selected. */
+  selectedCell() {
+    const selected = this.worksheet.selectedCell;
+    if (!selected) return null;
+    return { row: Number(selected[1]), col: Number(selected[0]) };
   }
 
   isEditing(key) {

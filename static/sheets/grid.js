@@ -4,6 +4,7 @@
 
 import { SheetConnection, websocketUrl } from "./connection.js";
 import { GridBinding } from "./grid-binding.js";
+import { HistoryPanel, bindShortcut, cellMenu } from "./history-panel.js";
 import { SheetModel, cellKey, cellName, parseKey } from "./model.js";
 import { renderStatus, showMessage } from "./notices.js";
 
@@ -92,6 +93,7 @@ function start(initial) {
   for (const cell of initial.cells) data[cell.row][cell.col] = cell.value;
 
   let connection;
+  const historyPanel = new HistoryPanel(config);
 
   // Show each named cell as the model has it; flash the ones whose value came from someone else.
   const refresh = (keys, flashed = new Set()) => {
@@ -110,6 +112,7 @@ function start(initial) {
     data,
     height: gridHeight(),
     baseSeq: (row, col) => model.baseSeq(row, col),
+    contextMenu: cellMenu(historyPanel, { canEdit: config.canEdit }),
     onEditorClosed: (keys) => refresh(keys),
     onUserChanges: (changes) => {
       const real = changes.filter((change) => change.value !== model.value(change.row, change.col));
@@ -121,6 +124,8 @@ function start(initial) {
       }
     },
   });
+
+  bindShortcut(historyPanel, { selectedCell: () => grid.selectedCell(), isEditing: () => grid.editing !== null });
 
   const handlers = {
     onEvents(events) {
