@@ -1,0 +1,37 @@
+"""The benchmarks run end to end in --quick mode and end with their JSON figures (no timing checked)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+EXPECTED_KEYS = {
+    "fanout": {"p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "ratio_p99"},
+    "paste": {"ack_ms", "delivered_ms"},
+    "rebuild": {"rebuild_s", "raw_s", "ratio"},
+}
+
+
+@pytest.mark.live
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("name", sorted(EXPECTED_KEYS))
+def test_a_quick_bench_completes_and_prints_its_figures_as_the_last_line(name):
+    env = dict(os.environ)
+    # The bench drops and flushes what it uses: never the test run's own
+    # database or Redis DB.
+    env.setdefault("BENCH_DATABASE", "ledgersheet_bench_smoke")
+    env.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", name, "--quick"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=200,
+    )
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-5000:]}"
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == name and figures["quick"] is True
+    assert EXPECTED_KEYS[name] <= figures.keys(), f"missing {EXPECTED_KEYS[name] - figures.keys()}"
+    assert all(isinstance(figures[key], (int, float)) for key in EXPECTED_KEYS[name])
