@@ -4,10 +4,11 @@
 
 import { cellName } from "./model.js";
 
-const PAGE_LIMIT = 1000; // the events API's maximum
-// A cell edited more often than this loads the rest on request: the panel
-// must stay quick, and the history page pages through any number.
-const PAGES_PER_LOAD = 5;
+// pageLimit: the events API's maximum. A cell edited more often than
+// pageLimit * pagesPerLoad times loads the rest on request: the panel must
+// stay quick, and the history page pages through any number. Tests shrink
+// both through window.LEDGERSHEET_HISTORY.
+const PAGING = { pageLimit: 1000, pagesPerLoad: 5, ...(window.LEDGERSHEET_HISTORY || {}) };
 const SHORT = 60;
 export const SHORTCUT_LABEL = "Alt + H";
 
@@ -68,7 +69,11 @@ export class HistoryPanel {
       <button type="button" class="cell-history-more" hidden>Load later changes</button>
       <ol class="cell-history-list"></ol>`;
     panel.querySelector(".cell-history-close").addEventListener("click", () => this.close());
-    panel.querySelector(".cell-history-more").addEventListener("click", () => this.load());
+    panel.querySelector(".cell-history-more").addEventListener("click", async () => {
+      await this.load();
+      // The button hides once everything is loaded: keep the focus in the panel.
+      if (document.activeElement === document.body) panel.querySelector("#cell-history-title").focus();
+    });
     // Keys typed in the panel are the panel's: the grid listens on the
     // whole document and would otherwise move its selection or start an edit.
     panel.addEventListener("keydown", (event) => {
@@ -115,7 +120,7 @@ export class HistoryPanel {
     if (target && target.isConnected && typeof target.focus === "function") target.focus({ preventScroll: true });
   }
 
-  // Fetch up to PAGES_PER_LOAD pages after this.nextAfter; the events come oldest first.
+  // Fetch up to pagesPerLoad pages after this.nextAfter; the events come oldest first.
   async load() {
     const { row, col } = this.cell;
     const controller = new AbortController();
@@ -125,8 +130,8 @@ export class HistoryPanel {
     more.hidden = true;
     status.textContent = "Loading…";
     try {
-      for (let page = 0; page < PAGES_PER_LOAD && this.nextAfter !== null; page++) {
-        const query = new URLSearchParams({ row, col, after: this.nextAfter, limit: PAGE_LIMIT });
+      for (let page = 0; page < PAGING.pagesPerLoad && this.nextAfter !== null; page++) {
+        const query = new URLSearchParams({ row, col, after: this.nextAfter, limit: PAGING.pageLimit });
         const response = await fetch(`${this.config.eventsUrl}?${query}`, {
           credentials: "same-origin",
           headers: { Accept: "application/json" },

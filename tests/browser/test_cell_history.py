@@ -109,3 +109,28 @@ def test_a_cell_never_edited_says_so(open_sheet, team):
     panel = carol.page.get_by_role("dialog", name="History of E5")
     expect(panel.locator(".cell-history-status")).to_have_text("This cell has never been edited.")
     expect(carol.page.locator(".jss_contextmenu >> text=Paste")).to_have_count(0)
+
+
+def test_a_long_history_loads_page_by_page_and_the_rest_on_request(open_sheet, team):
+    # Pages of 2 events, 2 pages per load: 5 edits of one cell need a second load.
+    def small_pages(page):
+        page.add_init_script("window.LEDGERSHEET_HISTORY = {pageLimit: 2, pagesPerLoad: 2};")
+
+    alice = open_sheet(team.alice, before_open=small_pages)
+    for n in range(1, 6):
+        alice.type_into(3, 0, f"v{n}")
+        alice.wait_seq(n)
+    alice.wait_live(pending=0)
+
+    alice.cell(3, 0).click()
+    alice.page.keyboard.press("Alt+H")
+    panel = alice.page.get_by_role("dialog", name="History of A4")
+    expect(panel.locator(".cell-history-status")).to_have_text("4 changes so far (oldest first loaded)")
+    assert [seq for seq, _, _ in panel_rows(alice)] == [4, 3, 2, 1]
+    more = panel.get_by_role("button", name="Load later changes")
+    more.click()
+    expect(panel.locator(".cell-history-status")).to_have_text("5 changes")
+    expect(more).to_be_hidden()
+    assert [change for _, _, change in panel_rows(alice)] == [
+        "v4 → v5", "v3 → v4", "v2 → v3", "v1 → v2", "(empty) → v1"]
+    expect(alice.page.locator("#cell-history-title")).to_be_focused()
