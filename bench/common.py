@@ -61,8 +61,9 @@ class Ws:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def recv(self, timeout: float = RECV_TIMEOUT) -> dict[str, Any]:
-        frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+    async def recv(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
+        """Wait at most ``timeout`` seconds (None: for ever) for the next frame; an error frame raises."""
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
         if frame.get("type") == "error":
             raise RuntimeError(f"error frame: {frame}")
         return frame

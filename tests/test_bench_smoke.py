@@ -20,7 +20,7 @@ EXPECTED_KEYS = {
 @pytest.mark.live
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("name", sorted(EXPECTED_KEYS))
-def test_a_quick_bench_completes_and_prints_its_figures_as_the_last_line(name):
+def test_a_quick_bench_completes_and_prints_its_figures_as_the_last_line(name: str) -> None:
     env = dict(os.environ)
     # The bench drops and flushes what it uses: never the test run's own
     # database or Redis DB.

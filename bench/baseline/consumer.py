@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 
 
-class RelayConsumer(WebsocketConsumer):
+class RelayConsumer(WebsocketConsumer):  # type: ignore[misc]
     """A sync consumer that forwards every edit's changes to everyone on the sheet."""
 
     def connect(self) -> None:
