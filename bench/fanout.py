@@ -64,21 +64,33 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
     return latencies, subscribers * edits - sum(counted)
 
 
+SWEEP = (10, 50)  # extra subscriber counts of a full run, for the chart
+SWEEP_EDITS = 500
+
+
+def _both(ours: DaphneServer, baseline: DaphneServer, sessions: tuple[str, str], *, subscribers: int,
+          edits: int) -> dict[str, tuple[list[float], int]]:
+    return {
+        label: asyncio.run(_measure(server, "fanout", *sessions, subscribers=subscribers, edits=edits))
+        for label, server in (("ours", ours), ("baseline", baseline))
+    }
+
+
 def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     subscribers, edits = (20, 300) if quick else (100, 2000)
     (writer, writer_session), (reader, reader_session) = make_users(2)
     make_sheet("fanout", editors=[writer, reader])
     ours = env.start_daphne(name="ours")
     baseline = env.start_daphne(BASELINE_APP, name="baseline")
-    results = {}
-    for label, server in (("ours", ours), ("baseline", baseline)):
-        results[label] = asyncio.run(_measure(server, "fanout", writer_session, reader_session,
-                                              subscribers=subscribers, edits=edits))
+    sessions = (writer_session, reader_session)
+    sweep = {n: _both(ours, baseline, sessions, subscribers=n, edits=SWEEP_EDITS) for n in ([] if quick else SWEEP)}
+    results = _both(ours, baseline, sessions, subscribers=subscribers, edits=edits)
     rows = []
-    for label, (latencies, lost) in results.items():
-        rows.append((label, subscribers, edits, len(latencies), lost, percentile(latencies, 50),
-                     percentile(latencies, 99), max(latencies, default=float("nan"))))
-    print_table(f"fanout: {subscribers} subscribers, one writer at {RATE_PER_S:.0f} edits/s",
+    for n, (count, by_app) in [*((n, (SWEEP_EDITS, r)) for n, r in sweep.items()), (subscribers, (edits, results))]:
+        for label, (latencies, lost) in by_app.items():
+            rows.append((label, n, count, len(latencies), lost, percentile(latencies, 50),
+                         percentile(latencies, 99), max(latencies, default=float("nan"))))
+    print_table(f"fanout: one writer at {RATE_PER_S:.0f} edits/s",
                 ["app", "subscribers", "edits", "deliveries", "lost", "p50 ms", "p99 ms", "max ms"], rows)
     ours_lat, ours_lost = results["ours"]
     base_lat, base_lost = results["baseline"]
@@ -88,4 +100,9 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
         "p50_ms": percentile(ours_lat, 50), "p99_ms": p99,
         "baseline_p50_ms": percentile(base_lat, 50), "baseline_p99_ms": base_p99,
         "ratio_p99": p99 / base_p99, "lost": ours_lost, "baseline_lost": base_lost,
+        "by_subscribers": {
+            str(n): {f"{prefix}{q}_ms": round(percentile(by_app[app][0], pct), 3)
+                     for app, prefix in (("ours", ""), ("baseline", "baseline_")) for q, pct in (("p50", 50), ("p99", 99))}
+            for n, by_app in [*sweep.items(), (subscribers, results)]
+        },
     })
