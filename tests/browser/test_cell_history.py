@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.sheet_page import SheetPage
 
@@ -113,7 +113,7 @@ def test_a_cell_never_edited_says_so(open_sheet, team):
 
 def test_a_long_history_loads_page_by_page_and_the_rest_on_request(open_sheet, team):
     # Pages of 2 events, 2 pages per load: 5 edits of one cell need a second load.
-    def small_pages(page):
+    def small_pages(page: Page) -> None:
         page.add_init_script("window.LEDGERSHEET_HISTORY = {pageLimit: 2, pagesPerLoad: 2};")
 
     alice = open_sheet(team.alice, before_open=small_pages)
