@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from sheets.access import NoAccess, sheet_access
-from sheets.exceptions import SheetNotFound
+from sheets.access import page_access
 from sheets.params import BadParameter, int_param
 from sheets.selectors import role_for, sheets_for
 
@@ -23,12 +23,7 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def grid(request: HttpRequest, name: str) -> HttpResponse:
-    try:
-        access = sheet_access(request, name)
-    except SheetNotFound as exc:
-        raise Http404(str(exc)) from None
-    except NoAccess as exc:
-        return HttpResponseForbidden(str(exc))
+    access = page_access(request, name)
     # ?at=<seq> opens the read-only time-travel view of the sheet right after that event.
     try:
         at = int_param(request.GET, "at", maximum=access.sheet.head)
@@ -44,6 +39,7 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
         "user": request.user.get_username(),
         "userId": request.user.pk,
         "wsPath": f"/ws/sheet/{access.sheet.name}/",
+        "maxFrameBytes": settings.SHEETS_MAX_FRAME_BYTES,
         "cellsUrl": f"/api/sheets/{access.sheet.name}/cells/",
         "eventsUrl": f"/api/sheets/{access.sheet.name}/events/",
         "at": at,

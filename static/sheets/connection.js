@@ -49,6 +49,7 @@ export class SheetConnection {
     this.handlers = handlers;
     this.timing = { ...DEFAULT_TIMING, ...timing };
     this.outbox = new Map(); // client_event_id -> {changes, sentOn}; Map keeps send order
+    this.gapsSeen = 0; // holes and stale pong heads since the last ping
     this.status = Status.CONNECTING;
     this.ws = null;
     this.generation = 0; // which socket an edit was last sent on
@@ -194,7 +195,10 @@ export class SheetConnection {
         break;
       case "pong":
         this.clearTimer("pong");
-        if (frame.head > this.lastSeq) this.resync();
+        if (frame.head > this.lastSeq) {
+          this.gapsSeen += 1;
+          this.resync();
+        }
         break;
       case "error":
         this.onErrorFrame(frame);
@@ -210,6 +214,7 @@ export class SheetConnection {
       if (event.seq <= this.lastSeq) continue; // already applied (a replay overlap)
       if (event.seq !== this.lastSeq + 1) {
         // A hole: the server skipped something. Ask again from what we have.
+        this.gapsSeen += 1;
         this.resync();
         break;
       }
@@ -284,7 +289,12 @@ export class SheetConnection {
       // the one still unanswered. The server answers frames in order, so a
       // ping behind a resubscribe is fine.
       if (this.timers.pong === undefined) {
-        this.send({ type: "ping" });
+        // Report the gaps seen since the last ping (docs/protocol.md): the
+        // server counts them, so operators see lost live messages.
+        const ping = { type: "ping" };
+        if (this.gapsSeen > 0) ping.gaps = this.gapsSeen;
+        this.gapsSeen = 0;
+        this.send(ping);
         this.setTimer("pong", this.timing.pongTimeout, () => this.abandon("no pong"));
       }
       this.schedulePing();

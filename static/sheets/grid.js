@@ -9,10 +9,11 @@ import { SheetModel, cellKey, cellName, parseKey } from "./model.js";
 import { renderStatus, showMessage } from "./notices.js";
 
 // PROTOCOL 3.2: at most 1,000 changes per edit message, and the server
-// closes the socket on a frame over 16 MiB (docs/protocol.md). A bigger
-// paste is sent as several edits, each of them atomic.
+// closes the socket on a frame over config.maxFrameBytes (docs/protocol.md).
+// A bigger paste is sent as several edits, each of them atomic; the margin
+// leaves room for the frame's envelope.
 const MAX_CHANGES = 1000;
-const MAX_EDIT_BYTES = 4 * 1024 * 1024;
+const FRAME_MARGIN = 4096;
 const encoder = new TextEncoder();
 const LOAD_RETRY_CAP = 15000;
 
@@ -222,7 +223,7 @@ function chunks(changes) {
   let bytes = 0;
   for (const change of changes) {
     const size = encoder.encode(JSON.stringify(change)).length + 1;
-    if (current.length && (current.length === MAX_CHANGES || bytes + size > MAX_EDIT_BYTES)) {
+    if (current.length && (current.length === MAX_CHANGES || bytes + size > config.maxFrameBytes - FRAME_MARGIN)) {
       result.push(current);
       current = [];
       bytes = 0;

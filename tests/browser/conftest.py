@@ -42,7 +42,12 @@ VENDORED_GRID = BASE_DIR / "static" / "vendor" / "jspreadsheet-ce" / "index.js"
 # Quicker reconnects than a real tab's (cap 15 s), so a test waits seconds, not a minute.
 FAST_TIMING = {"backoffBase": 200, "backoffCap": 1500}
 # The page pastes and edits in bursts; the rate limit has its own tests.
-SERVER_ENV = {"SHEETS_RATE_LIMIT_PER_SECOND": "1000", "SHEETS_RATE_LIMIT_BURST": "1000"}
+SERVER_ENV = {
+    "SHEETS_RATE_LIMIT_PER_SECOND": "1000",
+    "SHEETS_RATE_LIMIT_BURST": "1000",
+    # Small enough that a test can paste past it and see the page split the edit.
+    "SHEETS_MAX_FRAME_BYTES": "65536",
+}
 
 expect.set_options(timeout=10_000)
 

@@ -56,3 +56,22 @@ def test_a_pasted_block_is_one_edit_with_one_ack_and_nine_events(open_sheet, tea
     names = {f"{'BCD'[c]}{3 + r}": block[r][c] for r in range(3) for c in range(3)}
     assert alice.cells() == bob.cells() == names
     assert api.get_json(f"/api/sheets/{team.sheet.name}/events/")["head"] == 9
+
+
+def test_a_paste_larger_than_one_frame_is_split_into_edits_that_all_land(open_sheet, team, api):
+    alice, bob = open_sheet(team.alice), open_sheet(team.bob)
+    # 12 cells of 10,000 characters: about 120 KB, over the server's 64 KiB frame limit.
+    block = [[f"{r}" * 10_000] for r in range(12)]
+
+    alice.paste(0, 0, block)
+
+    alice.wait_live(pending=0)
+    bob.wait_seq(12)
+    edits = alice.sent("edit")
+    assert len(edits) >= 2, "the paste was sent as more than one edit"
+    assert sorted((ch["row"], ch["value"]) for e in edits for ch in e["changes"]) == [
+        (r, f"{r}" * 10_000) for r in range(12)
+    ]
+    assert [len(ack["seqs"]) for ack in alice.received("ack")] == [len(e["changes"]) for e in edits]
+    assert api.get_json(f"/api/sheets/{team.sheet.name}/events/")["head"] == 12
+    assert alice.cells() == bob.cells()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.browser.relay import Relay
@@ -47,6 +49,11 @@ def test_a_pong_with_a_head_above_the_last_applied_seq_makes_the_page_resubscrib
     assert {"type": "pong", "head": 1} in line.select("in", "pong")
     assert line.select("out", "subscribe")[-1] == {"type": "subscribe", "since": 0}
     assert alice.cells() == bob.cells() == {"C4": "only"}
+    # The next ping reports the gap to the server (its gaps metric).
+    deadline = time.monotonic() + 10
+    while not any(ping.get("gaps") == 1 for ping in line.select("out", "ping")):
+        assert time.monotonic() < deadline, f"no ping reported the gap: {line.select('out', 'ping')}"
+        alice.page.wait_for_timeout(100)  # lets Playwright deliver the relay's frame callbacks
 
 
 def test_a_line_that_goes_silent_is_dropped_after_a_missing_pong_and_replaced(open_sheet, team):
