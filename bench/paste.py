@@ -32,25 +32,28 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
                     seen += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
             return now_ms()
 
-        async def acked(cid_box: list[str]) -> float:
+        async def acked(cid_box: list[str], own: list[int]) -> float:
+            # The writer is a subscriber too, and its copy of the events may
+            # come before or after its ack: count it either way.
             while True:
                 frame = await writer.recv()
+                if frame["type"] == "events":
+                    own[0] += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
                 if not baseline and frame["type"] == "ack" and frame["client_event_id"] == cid_box[0]:
                     return now_ms()
                 if baseline and frame["type"] == "events" and frame["events"][0]["client_event_id"] == cid_box[0]:
                     return float("nan")
 
         box: list[str] = []
+        own = [0]
         started = now_ms()
         box.append(await writer.send_edit(changes))
-        ack_at, *arrivals = await asyncio.gather(acked(box), *(delivered(ws) for ws in readers))
-        if not baseline:
-            # The writer is a subscriber too: read its own copy before the next paste.
-            seen = 0
-            while seen < len(changes):
-                frame = await writer.recv()
-                if frame["type"] == "events":
-                    seen += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
+        ack_at, *arrivals = await asyncio.gather(acked(box, own), *(delivered(ws) for ws in readers))
+        while own[0] < len(changes):
+            # Read the writer's own copy before the next paste.
+            frame = await writer.recv()
+            if frame["type"] == "events":
+                own[0] += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
         results.append((ack_at - started, max(arrivals) - started))
     for ws in [*readers, writer]:
         await ws.close()
