@@ -129,7 +129,8 @@ def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+        # Labels left, figures right.
+        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
 
 
 def _fmt(value: Any) -> str:
