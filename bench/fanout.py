@@ -101,8 +101,11 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
         "baseline_p50_ms": percentile(base_lat, 50), "baseline_p99_ms": base_p99,
         "ratio_p99": p99 / base_p99, "lost": ours_lost, "baseline_lost": base_lost,
         "by_subscribers": {
-            str(n): {f"{prefix}{q}_ms": round(percentile(by_app[app][0], pct), 3)
-                     for app, prefix in (("ours", ""), ("baseline", "baseline_")) for q, pct in (("p50", 50), ("p99", 99))}
+            str(n): {
+                f"{prefix}{q}_ms": round(percentile(by_app[app][0], pct), 3)
+                for app, prefix in (("ours", ""), ("baseline", "baseline_"))
+                for q, pct in (("p50", 50), ("p99", 99))
+            }
             for n, by_app in [*sweep.items(), (subscribers, results)]
         },
     })

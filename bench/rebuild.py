@@ -23,7 +23,10 @@ def _raw_seconds(sheet_id: int) -> tuple[float, int]:
     q = connection.ops.quote_name
     cells = q(Cell._meta.db_table)
     with psycopg.connect(database_url()) as conn:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS bench_raw_cells (LIKE {cells} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS bench_raw_cells"
+            f" (LIKE {cells} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
         conn.commit()
         started = time.perf_counter()
         conn.execute("DELETE FROM bench_raw_cells")
