@@ -6,13 +6,15 @@ never touches the development or test databases of anyone else.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -96,8 +98,32 @@ class BenchEnv:
 
 
 @contextmanager
+def _exclusive(resource: str) -> Iterator[None]:
+    """Hold a machine-wide lock on ``resource`` (waiting for any other run that holds it)."""
+    digest = hashlib.sha256(resource.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"ledgersheet-bench-{digest}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another bench run that uses {resource}", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
 def bench_env() -> Iterator[BenchEnv]:
     """Create the database and Redis DB, set up Django here, and tear everything down afterwards."""
+    # Each run drops the database and flushes the Redis DB: two runs on the
+    # same ones (a smoke test in two pytest sessions) must take turns.
+    with ExitStack() as stack:
+        for resource in sorted({f"postgres {PG_BASE}/{DB_NAME}", f"redis {REDIS_URL}"}):
+            stack.enter_context(_exclusive(resource))
+        with _bench_env() as env:
+            yield env
+
+
+@contextmanager
+def _bench_env() -> Iterator[BenchEnv]:
     var_dir = Path(tempfile.mkdtemp(prefix="ledgersheet-bench-"))
     env = BenchEnv(var_dir)
     _recreate_database()
