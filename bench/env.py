@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -57,6 +58,28 @@ def _drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
+class BenchDaphne(DaphneServer):
+    """A daphne process that may take extra command-line options (e.g. a larger websocket message limit)."""
+
+    def __init__(self, *, extra_args: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extra_args = extra_args
+
+    def start(self, *, timeout: float = 30.0) -> None:
+        if self.running:
+            raise ServerFailed(f"{self.name} is already running")
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "-v", "1",
+                   *self.extra_args, self.app]
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== {' '.join(command)}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.wait_ready(timeout=timeout)
+
+
 class BenchEnv:
     """Settings shared by the bench process and every daphne it starts."""
 
@@ -78,10 +101,12 @@ class BenchEnv:
             **SERVER_SETTINGS,
         )
 
-    def start_daphne(self, app: str = OURS_APP, *, name: str | None = None) -> DaphneServer:
+    def start_daphne(self, app: str = OURS_APP, *, name: str | None = None,
+                     extra_args: list[str] | None = None) -> DaphneServer:
         """Start one daphne process on a free port and wait until it answers HTTP."""
         name = name or f"daphne-{len(self.servers) + 1}"
-        server = DaphneServer(name=name, env=self.env, log_path=self.var_dir / f"{name}.log", app=app)
+        server = BenchDaphne(name=name, env=self.env, log_path=self.var_dir / f"{name}.log", app=app,
+                             extra_args=extra_args or [])
         self.servers.append(server)
         try:
             server.start()
