@@ -7,13 +7,17 @@ subscriber runs in this same process, so the clock is shared.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from bench.common import Ws, make_sheet, make_users, now_ms, open_subscribed, percentile, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
 from tests.servers import DaphneServer
 
-RATE_PER_S = 40.0
+# 100 subscribers x 40 edits/s saturated this 2-core machine (ours and the
+# baseline queued for seconds): the default stays below that, so the figure
+# is latency, not queueing. BENCH_FANOUT_RATE overrides it.
+RATE_PER_S = float(os.environ.get("BENCH_FANOUT_RATE", "20"))
 WARMUP = 10
 DRAIN_TIMEOUT = 30.0
 
@@ -65,7 +69,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
 
 
 SWEEP = (10, 50)  # extra subscriber counts of a full run, for the chart
-SWEEP_EDITS = 500
+SWEEP_EDITS = 300
 
 
 def _both(ours: DaphneServer, baseline: DaphneServer, sessions: tuple[str, str], *, subscribers: int,
@@ -77,7 +81,7 @@ def _both(ours: DaphneServer, baseline: DaphneServer, sessions: tuple[str, str],
 
 
 def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
-    subscribers, edits = (20, 300) if quick else (100, 2000)
+    subscribers, edits = (20, 200) if quick else (100, 2000)
     (writer, writer_session), (reader, reader_session) = make_users(2)
     make_sheet("fanout", editors=[writer, reader])
     ours = env.start_daphne(name="ours")
