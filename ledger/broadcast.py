@@ -31,6 +31,9 @@ def group_name(sheet_id: int) -> str:
 def events_message(*, sheet_id: int, events: Sequence[Event]) -> dict[str, Any]:
     """Build the group message: the events inline, or only their seq range when they are large."""
     message: dict[str, Any] = {"type": "sheet.events", "first": events[0].seq, "last": events[-1].seq}
+    # Measured in characters of values, a cheap bound; escaping can grow the
+    # encoded frame, so the inline limit stays well under the frame limit
+    # (an over-large inline batch is still read from the ledger in pages).
     size = sum(len(event.old_value) + len(event.new_value) for event in events)
     if size <= settings.SHEETS_INLINE_BROADCAST_BYTES:
         sheet_name = events[0].sheet.name

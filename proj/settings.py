@@ -182,6 +182,9 @@ SHEETS_MAX_CONNECTIONS_PER_USER = env_int("SHEETS_MAX_CONNECTIONS_PER_USER", 50)
 # Group messages above this many bytes of values carry only the seq range;
 # each consumer then reads the events from the ledger.
 SHEETS_INLINE_BROADCAST_BYTES = env_int("SHEETS_INLINE_BROADCAST_BYTES", 256 * 1024)
+# Frames the server sends stay under this many bytes: daphne refuses to send a
+# message over its --websocket-max-message-size (1 MiB by default).
+SHEETS_MAX_OUTGOING_FRAME_BYTES = env_int("SHEETS_MAX_OUTGOING_FRAME_BYTES", 1_000_000)
 
 LOGGING = {
     "version": 1,

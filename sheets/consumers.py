@@ -261,10 +261,13 @@ class SheetConsumer(AsyncWebsocketConsumer):
         self.last_sent = since
         if head - since > settings.SHEETS_SNAPSHOT_THRESHOLD:
             frame = await _snapshot(sheet_id=self.sheet_id)
-            await self.send_json(frame)
-            metrics.SNAPSHOTS.inc()
-            self.last_sent = frame["head"]
-            head = max(head, frame["head"])
+            # A snapshot too large for one frame is skipped: the replay
+            # below then sends the same state as events, in frames that fit.
+            if frame is not None:
+                await self.send_json(frame)
+                metrics.SNAPSHOTS.inc()
+                self.last_sent = frame["head"]
+                head = max(head, frame["head"])
         await self._send_from_ledger(upto=head)
         self.subscribed = True
         metrics.REPLAYS.inc()
