@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
+from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
 from ledger.services import AppendResult, Change, append_edit
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
@@ -90,3 +91,24 @@ def edit(sheet: Sheet, user: Any, *changes: tuple[int, int, str] | Change,
         client_event_id=client_event_id or uuid.uuid4(),
         changes=[c if isinstance(c, Change) else Change(row=c[0], col=c[1], value=c[2]) for c in changes],
     )
+
+
+def assert_hash_chain(sheet: Sheet, events: Sequence[Any]) -> None:
+    """Recompute the sheet's hash chain from the stored events (seq order); the sheet's head_hash must end it."""
+    prev_hash = GENESIS_HASH
+    for event in events:
+        assert event.prev_hash == prev_hash, f"{sheet.name}: chain broken before seq {event.seq}"
+        canonical = canonical_bytes(
+            sheet=sheet.name,
+            seq=event.seq,
+            row=event.row,
+            col=event.col,
+            old_value=event.old_value,
+            new_value=event.new_value,
+            broadcaster_id=event.broadcaster_id,
+            client_event_id=str(event.client_event_id),
+            recorded_at=format_timestamp(event.recorded_at),
+        )
+        assert event.hash == chain_hash(prev_hash, canonical), f"{sheet.name}: hash of seq {event.seq} does not verify"
+        prev_hash = event.hash
+    assert sheet.head_hash == prev_hash, f"{sheet.name}: head_hash is not the hash of the last event"

@@ -24,13 +24,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event
 from projections.fold import fold
 from projections.models import Cell
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
-from tests.conftest import unique
+from tests.conftest import assert_hash_chain, unique
 from tests.servers import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -132,26 +131,6 @@ def _outcomes(workdir: Path) -> tuple[dict[str, list[dict[str, Any]]], list[tupl
     return by_id, spans
 
 
-def _assert_chain_verifies(sheet: Sheet, events: list[Event]) -> None:
-    prev_hash = GENESIS_HASH
-    for event in events:
-        canonical = canonical_bytes(
-            sheet=sheet.name,
-            seq=event.seq,
-            row=event.row,
-            col=event.col,
-            old_value=event.old_value,
-            new_value=event.new_value,
-            broadcaster_id=event.broadcaster_id,
-            client_event_id=str(event.client_event_id),
-            recorded_at=format_timestamp(event.recorded_at),
-        )
-        assert event.prev_hash == prev_hash, f"{sheet.name}: chain broken before seq {event.seq}"
-        assert event.hash == chain_hash(prev_hash, canonical), f"{sheet.name}: seq {event.seq} does not verify"
-        prev_hash = event.hash
-    assert sheet.head_hash == prev_hash
-
-
 def _assert_each_old_value_is_the_previous_new_value(events: list[Event]) -> None:
     latest: dict[tuple[int, int], str] = {}
     for event in events:
@@ -243,7 +222,7 @@ def _assert_sheet_holds_exactly_the_appended_edits(
         assert seqs == outcomes[cid][0]["seqs"]
         assert [[e.row, e.col, e.new_value] for e in group] == [change[:3] for change in edit["changes"]]
         assert {e.broadcaster_id for e in group} == {edit["user_id"]}
-    _assert_chain_verifies(sheet, events)
+    assert_hash_chain(sheet, events)
     _assert_each_old_value_is_the_previous_new_value(events)
     stored = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
     assert stored == {coord: (state.value, state.last_seq) for coord, state in fold(events).items()}

@@ -8,12 +8,11 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledger.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
-from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event
 from ledger.services import Change
 from projections.models import Cell
 from sheets.models import Sheet
-from tests.conftest import edit
+from tests.conftest import assert_hash_chain, edit
 
 pytestmark = pytest.mark.django_db
 
@@ -164,19 +163,8 @@ def test_empty_value_clears_the_cell_but_keeps_its_last_seq(sheet, alice):
 def test_hash_chain_links_every_event_and_recomputes(sheet, alice):
     edit(sheet, alice, (0, 0, "a"), (0, 1, "ünïcødé ✓"))
     edit(sheet, alice, (0, 0, "b"))
-    events = list(Event.objects.filter(sheet=sheet).order_by("seq"))
-    previous = GENESIS_HASH
-    for event in events:
-        assert event.prev_hash == previous
-        canonical = canonical_bytes(
-            sheet=sheet.name, seq=event.seq, row=event.row, col=event.col, old_value=event.old_value,
-            new_value=event.new_value, broadcaster_id=event.broadcaster_id,
-            client_event_id=str(event.client_event_id), recorded_at=format_timestamp(event.recorded_at),
-        )
-        assert event.hash == chain_hash(previous, canonical)
-        previous = event.hash
     sheet.refresh_from_db()
-    assert sheet.head_hash == previous
+    assert_hash_chain(sheet, list(Event.objects.filter(sheet=sheet).order_by("seq")))
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,6 @@ from hypothesis.stateful import (
 )
 
 from ledger.exceptions import EditRejected
-from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event
 from ledger.selectors import events_after, sheet_head
 from ledger.services import Change, append_edit
@@ -34,7 +33,7 @@ from projections.rebuild import check_sheet, rebuild_sheet
 from projections.selectors import cells_at, current_state
 from sheets.models import Sheet
 from sheets.services import create_sheet, grant
-from tests.conftest import unique
+from tests.conftest import assert_hash_chain, unique
 from tests.property.conftest import active_profile
 from tests.property.ledger_model import LedgerModel, ModelChange, ModelEvent
 
@@ -248,32 +247,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (state.head, as_pairs(state.cells)) == (self.model.head, self.model.visible_at(self.model.head))
         earlier = self.model.head // 2
         assert as_pairs(cells_at(sheet_id=sheet_id, seq=earlier)) == self.model.visible_at(earlier)
-        assert_chain_continuous(Sheet.objects.get(pk=sheet_id), events)
+        assert_hash_chain(Sheet.objects.get(pk=sheet_id), events)
 
 
 def as_pairs(cells: dict[tuple[int, int], Any]) -> dict[tuple[int, int], tuple[str, int]]:
     return {coord: (state.value, state.last_seq) for coord, state in cells.items()}
-
-
-def assert_chain_continuous(sheet: Sheet, events: list[Event]) -> None:
-    """Recompute the hash chain from the stored rows; the head hash must be its end."""
-    prev_hash = GENESIS_HASH
-    for event in events:
-        assert event.prev_hash == prev_hash, f"chain broken before seq {event.seq}"
-        canonical = canonical_bytes(
-            sheet=sheet.name,
-            seq=event.seq,
-            row=event.row,
-            col=event.col,
-            old_value=event.old_value,
-            new_value=event.new_value,
-            broadcaster_id=event.broadcaster_id,
-            client_event_id=str(event.client_event_id),
-            recorded_at=format_timestamp(event.recorded_at),
-        )
-        assert event.hash == chain_hash(prev_hash, canonical), f"hash of seq {event.seq} does not verify"
-        prev_hash = event.hash
-    assert sheet.head_hash == prev_hash
 
 
 # A failure shrinks for up to Hypothesis' own five minutes: let it finish and
