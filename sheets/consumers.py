@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -23,6 +22,7 @@ from ledger.selectors import sheet_head
 from ledger.services import append_edit
 from proj import metrics
 from sheets import feeds
+from sheets.encoding import frame_text
 from sheets.exceptions import SheetNotFound
 from sheets.models import SHEET_NAME_PATTERN
 from sheets.protocol import ProtocolError, decode_frame, edit_id_of, parse_edit, parse_subscribe
@@ -193,7 +193,7 @@ class SheetConsumer(AsyncWebsocketConsumer):
         self.idle_close = asyncio.ensure_future(self.close(code=CLOSE_IDLE))
 
     async def send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content, ensure_ascii=False, separators=(",", ":")))
+        await self.send(text_data=frame_text(content))
 
     async def send_error(self, code: str, message: str, client_event_id: str | None = None, **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}

@@ -8,19 +8,19 @@ as the encoded JSON that will be sent.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 
 from ledger.selectors import events_after
+from sheets.encoding import encode_frame
 from ledger.serialization import event_to_dict
 from projections.selectors import cells_to_json, current_state
 
 
 def encoded_size(value: Any) -> int:
     """Return the byte length of ``value`` encoded as the consumer sends it."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(encode_frame(value))
 
 
 def events_frame(*, sheet_id: int, sheet_name: str, after: int, upto: int, limit: int) -> dict[str, Any]:
