@@ -1,8 +1,9 @@
 """Periodic snapshots of the projection, so that time travel never folds from seq 1.
 
 When they are taken: never on the append path (it must stay as short as
-the row lock allows). ``rebuild_projections`` takes one at every multiple
-of ``SHEETS_SNAPSHOT_EVERY``. ``cells_at`` stores a few at the multiples its
+the row lock allows). ``rebuild_projections`` drops them all (they are a
+cache); with ``--snapshots`` it takes one at every multiple of
+``SHEETS_SNAPSHOT_EVERY``. ``cells_at`` stores a few at the multiples its
 fold passes (``snapshots_due``): the last one, so that a second trip there
 is quick, and a handful spread over the way, so that a trip anywhere
 earlier folds at most a fraction of the distance. Storing all of them made

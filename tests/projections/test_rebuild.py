@@ -1,4 +1,5 @@
-"""rebuild_projections rebuilds the cells and snapshots from the ledger; --check reports and writes nothing."""
+"""rebuild_projections rebuilds the cells from the ledger and drops the snapshots (--snapshots retakes them all);
+--check compares both with the ledger and writes nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ledger.models import Event
-from projections.fold import fold
+from projections.fold import Cells, fold, non_empty
 from projections.models import Cell, ProjectionSnapshot
 from projections.selectors import cells_at
 from sheets.models import Sheet
@@ -40,6 +41,14 @@ def table(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
 def folded(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
     cells = fold(Event.objects.filter(sheet=sheet).order_by("seq"))
     return {coord: (state.value, state.last_seq) for coord, state in cells.items()}
+
+
+def folded_non_empty(sheet: Sheet, seq: int) -> Cells:
+    return non_empty(fold(Event.objects.filter(sheet=sheet, seq__lte=seq).order_by("seq")))
+
+
+def snapshot_seqs(sheet: Sheet) -> list[int]:
+    return sorted(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", flat=True))
 
 
 def run(*args: str) -> str:
@@ -80,7 +89,7 @@ def test_rebuild_restores_the_cells_to_the_fold_of_the_ledger(sheet):
     Cell.objects.filter(sheet=sheet, row=2, col=2).delete()
     Cell.objects.create(sheet=sheet, row=9, col=0, value="stray", last_seq=3)
     output = run(sheet.name)
-    assert f"{sheet.name}: 4 cells and 0 snapshots as of seq 7" in output
+    assert f"{sheet.name}: 4 cells as of seq 7, 0 snapshots dropped" in output
     assert table(sheet) == folded(sheet)
     # Cleared cells keep their row, as the inline projection keeps them.
     assert table(sheet)[(2, 2)] == ("", 5)
@@ -118,18 +127,35 @@ def test_an_unknown_sheet_is_an_error():
         run("nope", "--check")
 
 
-def test_rebuild_takes_a_snapshot_at_every_multiple_of_the_interval(sheet, settings):
+def test_rebuild_with_snapshots_takes_one_at_every_multiple_of_the_interval(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
-    assert "3 snapshots as of seq 7" in run(sheet.name)
+    assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots taken" in run(sheet.name, "--snapshots")
     snapshots = dict(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", "cells"))
     assert sorted(snapshots) == [2, 4, 6]
     assert snapshots[4] == [[0, 0, "c", 3], [2, 2, "gone", 4], [3, 1, "b", 2]]
     assert snapshots[6] == [[0, 0, "c", 3], [3, 1, "b", 2], [4, 4, "e", 6]]
 
 
-def test_check_reports_a_wrong_snapshot_and_rebuild_replaces_it(sheet, settings):
+def test_rebuild_drops_the_snapshots_and_time_travel_takes_them_again(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
-    run(sheet.name)
+    cells_at(sheet_id=sheet.pk, seq=7)
+    assert snapshot_seqs(sheet) == [2, 4, 6]
+    # A wrong snapshot that time travel stored is caught like any other...
+    ProjectionSnapshot.objects.filter(sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
+    with pytest.raises(CommandError, match=r"\(0 cell\(s\), 1 snapshot\(s\)\)"):
+        run(sheet.name, "--check")
+    # ...and a rebuild drops it with the rest, without folding the ledger.
+    assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots dropped" in run(sheet.name)
+    assert snapshot_seqs(sheet) == []
+    assert "cells and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
+    assert cells_at(sheet_id=sheet.pk, seq=5) == folded_non_empty(sheet, 5)
+    assert snapshot_seqs(sheet) == [2, 4]
+    assert "match the ledger" in run(sheet.name, "--check")
+
+
+def test_check_reports_a_wrong_snapshot_and_a_rebuild_with_snapshots_replaces_it(sheet, settings):
+    settings.SHEETS_SNAPSHOT_EVERY = 2
+    run(sheet.name, "--snapshots")
     ProjectionSnapshot.objects.filter(sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
     ProjectionSnapshot.objects.create(sheet=sheet, seq=5, cells=[])
     out = io.StringIO()
@@ -137,9 +163,12 @@ def test_check_reports_a_wrong_snapshot_and_rebuild_replaces_it(sheet, settings)
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
     assert f"{sheet.name}: snapshot at seq 4 differs from the fold of the ledger" in out.getvalue()
     assert f"{sheet.name}: snapshot at seq 5 differs from the fold of the ledger" in out.getvalue()
-    run(sheet.name)
-    assert sorted(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", flat=True)) == [2, 4, 6]
-    assert cells_at(sheet_id=sheet.pk, seq=5) == {
-        coord: state for coord, state in fold(Event.objects.filter(sheet=sheet, seq__lte=5).order_by("seq")).items()
-        if state.value
-    }
+    run(sheet.name, "--snapshots")
+    assert snapshot_seqs(sheet) == [2, 4, 6]
+    assert "match the ledger" in run(sheet.name, "--check")
+    assert cells_at(sheet_id=sheet.pk, seq=5) == folded_non_empty(sheet, 5)
+
+
+def test_check_with_snapshots_is_refused(sheet):
+    with pytest.raises(CommandError, match="--snapshots is for a rebuild"):
+        run(sheet.name, "--check", "--snapshots")

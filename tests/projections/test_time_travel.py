@@ -81,7 +81,7 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
 def test_cells_at_equals_the_fold_after_a_rebuild_of_the_snapshots(make_sheet, alice, edits, every, data):
     with override_settings(SHEETS_SNAPSHOT_EVERY=every):
         sheet = fill(make_sheet, alice, edits)
-        call_command("rebuild_projections", sheet.name, stdout=io.StringIO())
+        call_command("rebuild_projections", sheet.name, "--snapshots", stdout=io.StringIO())
         assert snapshot_seqs(sheet) == list(range(every, sheet.head + 1, every))
         seq = data.draw(st.integers(0, sheet.head), label="seq")
         assert cells_at(sheet_id=sheet.pk, seq=seq) == folded_upto(sheet, seq)

@@ -21,13 +21,19 @@ def describe(difference: CellDifference) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the cells table and the time-travel snapshots of every sheet (or one sheet) from the ledger."
+        "Rebuild the cells table of every sheet (or one sheet) from the ledger and drop its time-travel snapshots"
+        " (time travel takes them again as it goes; --snapshots takes them all now)."
         " With --check, write nothing: print every difference and exit non-zero if there is any."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?", help="the sheet to rebuild (default: every sheet)")
         parser.add_argument("--check", action="store_true", help="compare only; exit non-zero on any difference")
+        parser.add_argument(
+            "--snapshots",
+            action="store_true",
+            help="also take every time-travel snapshot now, by a fold of the whole ledger (slow on long ledgers)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         sheets = Sheet.objects.order_by("name").values_list("pk", "name", "head")
@@ -36,16 +42,22 @@ class Command(BaseCommand):
             if not sheets.exists():
                 raise CommandError(f"no sheet named {options['name']!r}")
         if options["check"]:
+            if options["snapshots"]:
+                raise CommandError("--check compares every stored snapshot already; --snapshots is for a rebuild")
             self._check(list(sheets))
         else:
-            self._rebuild(list(sheets))
+            self._rebuild(list(sheets), snapshots=options["snapshots"])
 
-    def _rebuild(self, sheets: list[tuple[int, str, int]]) -> None:
+    def _rebuild(self, sheets: list[tuple[int, str, int]], *, snapshots: bool) -> None:
         for sheet_id, name, head in sheets:
             progress = Progress(self.stdout, label=f"rebuilding {name}", total=head)
-            report = rebuild_sheet(sheet_id=sheet_id, on_progress=progress.update)
+            report = rebuild_sheet(sheet_id=sheet_id, snapshots=snapshots, on_progress=progress.update)
             progress.close()
-            self.stdout.write(f"{name}: {report.cells:,} cells and {report.snapshots} snapshots as of seq {report.head}")
+            if snapshots:
+                taken = f"{report.snapshots} snapshots taken"
+            else:
+                taken = f"{report.dropped} snapshots dropped (time travel takes them again)"
+            self.stdout.write(f"{name}: {report.cells:,} cells as of seq {report.head}, {taken}")
         self.stdout.write(self.style.SUCCESS(f"rebuilt {len(sheets)} sheet(s)"))
 
     def _check(self, sheets: list[tuple[int, str, int]]) -> None:
