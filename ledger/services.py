@@ -1,4 +1,4 @@
-"""The one write path of the ledger: append_edit."""
+"""The one write path of the ledger: append_edits (append_edit for a single edit)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.broadcast import broadcast_events
-from ledger.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
+from ledger.exceptions import (
+    Conflict,
+    EditRejected,
+    Forbidden,
+    InvalidEdit,
+    OutOfRange,
+    TooManyChanges,
+    ValueTooLong,
+)
 from ledger.hashing import canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event
 from proj.metrics import EVENTS_APPENDED
-from projections.fold import fold
+from projections.fold import Cells, CellState, fold
 from projections.services import load_cells, store_cells
 from sheets.models import Sheet
-from sheets.selectors import can_edit, role_for
+from sheets.selectors import can_edit, roles_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -81,6 +89,19 @@ def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class EditRequest:
+    """One edit waiting to be appended: all of its changes, or none."""
+
+    user: User
+    client_event_id: uuid.UUID
+    changes: Sequence[Change]
+
+
+# What append_edits gives back for each request: its events, or why it was refused.
+Outcome = AppendResult | EditRejected
+
+
 def append_edit(
     *,
     sheet_id: int,
@@ -89,7 +110,33 @@ def append_edit(
     changes: Sequence[Change],
 ) -> AppendResult:
     """Append every change as consecutive events, or nothing; update the projection; broadcast after commit."""
-    _check_shape(changes)
+    (outcome,) = append_edits(
+        sheet_id=sheet_id, requests=[EditRequest(user=user, client_event_id=client_event_id, changes=changes)]
+    )
+    if isinstance(outcome, EditRejected):
+        raise outcome
+    return outcome
+
+
+def append_edits(*, sheet_id: int, requests: Sequence[EditRequest]) -> list[Outcome]:
+    """Append several edits to one sheet in one transaction, in order, each one whole or refused.
+
+    Group commit: the edits that reach a sheet while its previous
+    transaction runs share the next one, so the lock, the reads, the
+    inserts and the commit are paid once per batch instead of once per
+    edit. Each edit is still judged alone, against the sheet as the edits
+    before it in the batch left it, exactly as if they had been appended
+    one after the other; a refused edit appends nothing and does not
+    affect the others. The outcomes are in the order of ``requests``.
+    """
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    for index, request in enumerate(requests):
+        try:
+            _check_shape(request.changes)
+        except EditRejected as exc:
+            outcomes[index] = exc
+    if all(outcome is not None for outcome in outcomes):
+        return [outcome for outcome in outcomes if outcome is not None]
     with transaction.atomic():
         # The sheet row lock serialises appends to one sheet: seqs are then
         # handed out in commit order, so a reader that has seen seq N can
@@ -98,43 +145,55 @@ def append_edit(
         # two retries of one client_event_id queue here, and the second
         # finds the first one's events.
         sheet = Sheet.objects.select_for_update().get(pk=sheet_id)
-        if not can_edit(role_for(user=user, sheet_id=sheet.pk)):
-            raise Forbidden("you do not have edit rights on this sheet")
+        events = _append_locked(sheet, requests, outcomes)
+        if events:
+            Sheet.objects.filter(pk=sheet.pk).update(head=events[-1].seq, head_hash=events[-1].hash)
+            transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
+            transaction.on_commit(partial(EVENTS_APPENDED.inc, len(events)))
+    return [outcome for outcome in outcomes if outcome is not None]
 
-        previous = list(
-            Event.objects.filter(sheet_id=sheet.pk, client_event_id=client_event_id)
-            .select_related("broadcaster")
-            .order_by("seq")
-        )
-        if previous:
-            if previous[0].broadcaster_id != user.pk:
-                raise InvalidEdit("this client_event_id was already used by another user")
-            return AppendResult(seqs=[event.seq for event in previous], events=previous, duplicate=True)
 
-        _check_bounds(sheet, changes)
-        current = load_cells(sheet_id=sheet.pk, coords=[(c.row, c.col) for c in changes])
-        stale = {
-            (c.row, c.col)
-            for c in changes
-            if c.base_seq is not None and (c.row, c.col) in current and current[(c.row, c.col)].last_seq > c.base_seq
-        }
-        if stale:
-            cells = [
-                {"row": row, "col": col, "value": current[(row, col)].value, "last_seq": current[(row, col)].last_seq}
-                for row, col in sorted(stale)
-            ]
-            raise Conflict("a cell changed after the base_seq of the edit", cells=cells)
-
-        now = timezone.now()
-        recorded_at = format_timestamp(now)
-        latest = {coord: state.value for coord, state in current.items()}
-        prev_hash, seq = sheet.head_hash, sheet.head
-        events: list[Event] = []
-        for change in changes:
+def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list[Outcome | None]) -> list[Event]:
+    """Judge and append the requests still without an outcome; return the new events (the caller holds the lock)."""
+    waiting = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    roles = roles_for(users=[requests[index].user for index in waiting], sheet_id=sheet.pk)
+    previous: dict[uuid.UUID, list[Event]] = {}
+    for event in (
+        Event.objects.filter(sheet_id=sheet.pk, client_event_id__in={requests[index].client_event_id for index in waiting})
+        .select_related("broadcaster")
+        .order_by("seq")
+    ):
+        previous.setdefault(event.client_event_id, []).append(event)
+    current = load_cells(
+        sheet_id=sheet.pk, coords=[(c.row, c.col) for index in waiting for c in requests[index].changes]
+    )
+    loaded = dict(current)
+    now = timezone.now()
+    recorded_at = format_timestamp(now)
+    prev_hash, seq = sheet.head_hash, sheet.head
+    events: list[Event] = []
+    for index in waiting:
+        request = requests[index]
+        try:
+            if not can_edit(roles[request.user.pk]):
+                raise Forbidden("you do not have edit rights on this sheet")
+            earlier = previous.get(request.client_event_id)
+            if earlier:
+                if earlier[0].broadcaster_id != request.user.pk:
+                    raise InvalidEdit("this client_event_id was already used by another user")
+                outcomes[index] = AppendResult(seqs=[event.seq for event in earlier], events=earlier, duplicate=True)
+                continue
+            _check_bounds(sheet, request.changes)
+            _check_conflicts(request.changes, current)
+        except EditRejected as exc:
+            outcomes[index] = exc
+            continue
+        appended: list[Event] = []
+        for change in request.changes:
             seq += 1
             coord = (change.row, change.col)
-            old_value = latest.get(coord, "")
-            latest[coord] = change.value
+            old_value = current[coord].value if coord in current else ""
+            current[coord] = CellState(value=change.value, last_seq=seq)
             digest = chain_hash(
                 prev_hash,
                 canonical_bytes(
@@ -144,12 +203,12 @@ def append_edit(
                     col=change.col,
                     old_value=old_value,
                     new_value=change.value,
-                    broadcaster_id=user.pk,
-                    client_event_id=str(client_event_id),
+                    broadcaster_id=request.user.pk,
+                    client_event_id=str(request.client_event_id),
                     recorded_at=recorded_at,
                 ),
             )
-            events.append(
+            appended.append(
                 Event(
                     sheet=sheet,
                     seq=seq,
@@ -157,19 +216,33 @@ def append_edit(
                     col=change.col,
                     old_value=old_value,
                     new_value=change.value,
-                    broadcaster=user,
-                    client_event_id=client_event_id,
+                    broadcaster=request.user,
+                    client_event_id=request.client_event_id,
                     recorded_at=now,
                     prev_hash=prev_hash,
                     hash=digest,
                 )
             )
             prev_hash = digest
-
+        # A retry later in the same batch is answered with these events.
+        previous[request.client_event_id] = appended
+        outcomes[index] = AppendResult(seqs=[event.seq for event in appended], events=appended, duplicate=False)
+        events.extend(appended)
+    if events:
         Event.objects.bulk_create(events)
-        store_cells(sheet_id=sheet.pk, cells=fold(events, current))
-        sheet.head, sheet.head_hash = seq, prev_hash
-        sheet.save(update_fields=["head", "head_hash"])
-        transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
-        transaction.on_commit(partial(EVENTS_APPENDED.inc, len(events)))
-    return AppendResult(seqs=[event.seq for event in events], events=events, duplicate=False)
+        store_cells(sheet_id=sheet.pk, cells=fold(events, loaded))
+    return events
+
+
+def _check_conflicts(changes: Sequence[Change], current: Cells) -> None:
+    stale = {
+        (c.row, c.col)
+        for c in changes
+        if c.base_seq is not None and (c.row, c.col) in current and current[(c.row, c.col)].last_seq > c.base_seq
+    }
+    if stale:
+        cells = [
+            {"row": row, "col": col, "value": current[(row, col)].value, "last_seq": current[(row, col)].last_seq}
+            for row, col in sorted(stale)
+        ]
+        raise Conflict("a cell changed after the base_seq of the edit", cells=cells)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
@@ -25,6 +28,22 @@ def role_for(*, user: AbstractBaseUser | AnonymousUser, sheet_id: int) -> Role |
         return Role.OWNER
     role = Membership.objects.filter(sheet_id=sheet_id, user_id=user.pk).values_list("role", flat=True).first()
     return Role(role) if role else None
+
+
+def roles_for(*, users: Iterable[AbstractBaseUser], sheet_id: int) -> dict[Any, Role | None]:
+    """Return each user's role on the sheet by pk, in one query; superusers own every sheet."""
+    roles: dict[Any, Role | None] = {}
+    members = []
+    for user in users:
+        if getattr(user, "is_superuser", False):
+            roles[user.pk] = Role.OWNER
+        else:
+            roles[user.pk] = None
+            members.append(user.pk)
+    if members:
+        for user_id, role in Membership.objects.filter(sheet_id=sheet_id, user_id__in=members).values_list("user_id", "role"):
+            roles[user_id] = Role(role)
+    return roles
 
 
 def can_edit(role: Role | None) -> bool:
