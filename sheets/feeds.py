@@ -12,9 +12,9 @@ from typing import Any
 
 from django.conf import settings
 
-from ledger.selectors import events_after
+from ledger.selectors import event_rows_after
+from ledger.serialization import event_rows_to_dicts
 from sheets.encoding import encode_frame
-from ledger.serialization import event_to_dict
 from projections.selectors import cells_to_json, current_state
 
 
@@ -26,17 +26,21 @@ def encoded_size(value: Any) -> int:
 def events_frame(*, sheet_id: int, sheet_name: str, after: int, upto: int, limit: int) -> dict[str, Any]:
     """Return an ``events`` frame of at most ``limit`` events with ``after < seq <= upto``, within the byte budget."""
     budget = settings.SHEETS_MAX_OUTGOING_FRAME_BYTES - 64
-    events: list[dict[str, Any]] = []
+    rows = event_rows_after(sheet_id=sheet_id, after=after, upto=upto, limit=limit)
+    events = event_rows_to_dicts(rows, sheet_name=sheet_name)
+    # The events encode as "[" + their JSON joined by "," + "]": one byte
+    # more than the sum of (size + 1) over the events. Encoding the list
+    # once settles the usual frame; only one that overflows is measured
+    # event by event to find where to cut.
+    if len(encode_frame(events)) - 1 <= budget:
+        return {"type": "events", "events": events}
     used = 0
-    for event in events_after(sheet_id=sheet_id, after=after, upto=upto, limit=limit):
-        data = event_to_dict(event, sheet_name=sheet_name)
-        size = encoded_size(data) + 1
+    for count, data in enumerate(events):
+        used += encoded_size(data) + 1
         # One event always fits (values are at most 32,768 characters); a
         # frame stops before the event that would overflow it.
-        if events and used + size > budget:
-            break
-        events.append(data)
-        used += size
+        if count and used > budget:
+            return {"type": "events", "events": events[:count]}
     return {"type": "events", "events": events}
 
 
