@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from ledger.models import Event
 from projections.fold import Cells, fold, non_empty
 from projections.models import Cell, ProjectionSnapshot
+from projections.rebuild import rebuild_sheet
 from projections.selectors import cells_at
 from sheets.models import Sheet
 from tests.conftest import edit
@@ -172,3 +173,10 @@ def test_check_reports_a_wrong_snapshot_and_a_rebuild_with_snapshots_replaces_it
 def test_check_with_snapshots_is_refused(sheet):
     with pytest.raises(CommandError, match="--snapshots is for a rebuild"):
         run(sheet.name, "--check", "--snapshots")
+
+
+def test_the_fold_reports_its_progress_up_to_the_head(sheet):
+    seen: list[int] = []
+    rebuild_sheet(sheet_id=sheet.pk, snapshots=True, on_progress=seen.append)
+    assert seen[-1] == 7
+    assert seen == sorted(seen)
