@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from ledger.models import Event
 from projections.fold import Cells, CellState, Coord, non_empty
@@ -18,6 +20,8 @@ from projections.snapshots import (
     snapshots_due,
 )
 from sheets.models import Sheet
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +40,36 @@ def _repeatable_read(outermost: bool) -> None:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
 
-def current_state(*, sheet_id: int) -> SheetState:
-    """Return the head and the non-empty cells as of that head, read consistently."""
+def _head_and_cells(sheet_id: int, read: Callable[[QuerySet[Cell]], T]) -> tuple[int, T]:
+    """Return the head and ``read`` of the sheet's non-empty cells, both from one snapshot of the database."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         _repeatable_read(outermost)
         head = Sheet.objects.filter(pk=sheet_id).values_list("head", flat=True).get()
-        cells = {
-            (row, col): CellState(value=value, last_seq=last_seq)
-            for row, col, value, last_seq in Cell.objects.filter(sheet_id=sheet_id)
-            .exclude(value="")
-            .values_list("row", "col", "value", "last_seq")
-        }
+        return head, read(Cell.objects.filter(sheet_id=sheet_id).exclude(value=""))
+
+
+def current_state(*, sheet_id: int) -> SheetState:
+    """Return the head and the non-empty cells as of that head, read consistently."""
+    head, cells = _head_and_cells(sheet_id, lambda queryset: {
+        (row, col): CellState(value=value, last_seq=last_seq)
+        for row, col, value, last_seq in queryset.values_list("row", "col", "value", "last_seq")
+    })
     return SheetState(head=head, cells=cells)
+
+
+def current_cells_json(*, sheet_id: int) -> tuple[int, list[dict[str, Any]]]:
+    """Return the head and ``cells_to_json(current_state(...).cells)``, read consistently.
+
+    The snapshot frame's read: the database sorts the rows (the unique
+    index is in that order) and they become the protocol's dicts directly,
+    without building a CellState each (half of the read's time) and
+    sorting them.
+    """
+    return _head_and_cells(sheet_id, lambda queryset: [
+        {"row": row, "col": col, "value": value, "last_seq": last_seq}
+        for row, col, value, last_seq in queryset.order_by("row", "col").values_list("row", "col", "value", "last_seq")
+    ])
 
 
 def cells_at(*, sheet_id: int, seq: int) -> Cells:

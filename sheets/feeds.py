@@ -15,7 +15,7 @@ from django.conf import settings
 from ledger.selectors import event_rows_after
 from ledger.serialization import event_rows_to_dicts
 from sheets.encoding import encode_frame
-from projections.selectors import cells_to_json, current_state
+from projections.selectors import current_cells_json
 
 
 def encoded_size(value: Any) -> int:
@@ -46,8 +46,8 @@ def events_frame(*, sheet_id: int, sheet_name: str, after: int, upto: int, limit
 
 def snapshot_frame(*, sheet_id: int) -> dict[str, Any] | None:
     """Return a ``snapshot`` frame of every non-empty cell as of the head, or None when it would be too large to send."""
-    state = current_state(sheet_id=sheet_id)
-    frame = {"type": "snapshot", "head": state.head, "cells": cells_to_json(state.cells)}
+    head, cells = current_cells_json(sheet_id=sheet_id)
+    frame = {"type": "snapshot", "head": head, "cells": cells}
     if encoded_size(frame) > settings.SHEETS_MAX_OUTGOING_FRAME_BYTES:
         return None
     return frame

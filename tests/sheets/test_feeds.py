@@ -7,7 +7,8 @@ import pytest
 from ledger.selectors import events_after
 from ledger.serialization import event_to_dict
 from sheets.encoding import encode_frame
-from sheets.feeds import events_frame
+from projections.selectors import cells_to_json, current_state
+from sheets.feeds import events_frame, snapshot_frame
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +53,18 @@ def test_one_event_is_sent_even_when_it_alone_is_over_the_budget(sheet, settings
     settings.SHEETS_MAX_OUTGOING_FRAME_BYTES = 100
     assert [e["seq"] for e in frame(sheet, after=8)["events"]] == [9]
     assert [e["seq"] for e in frame(sheet, after=8, limit=1)["events"]] == [9]
+
+
+def test_a_snapshot_holds_the_current_non_empty_cells_in_row_major_order(make_user, make_sheet, settings):
+    alice = make_user()
+    sheet = make_sheet(rows=20, cols=5, editors=[alice])
+    edit(sheet, alice, (12, 4, "zwölf"), (3, 1, "日本"), (3, 0, "a"), (0, 2, "gone"), (11, 0, "b"))
+    edit(sheet, alice, (0, 2, ""), (3, 1, "😀"))
+    state = current_state(sheet_id=sheet.pk)
+    frame = snapshot_frame(sheet_id=sheet.pk)
+    assert frame == {"type": "snapshot", "head": 7, "cells": cells_to_json(state.cells)}
+    assert [(c["row"], c["col"], c["value"]) for c in frame["cells"]] == [
+        (3, 0, "a"), (3, 1, "😀"), (11, 0, "b"), (12, 4, "zwölf"),
+    ]
+    settings.SHEETS_MAX_OUTGOING_FRAME_BYTES = len(encode_frame(frame)) - 1
+    assert snapshot_frame(sheet_id=sheet.pk) is None
