@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -182,6 +183,13 @@ def _check_cells(sheet_id: int) -> tuple[int, list[CellDifference]]:
     return head, differences
 
 
+def _matches(stored: Any, cells: Cells) -> bool:
+    try:
+        return decode(stored) == non_empty(cells)
+    except (TypeError, ValueError):  # not even a list of [row, col, value, last_seq]: a difference to report
+        return False
+
+
 def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> list[int]:
     snapshots = ProjectionSnapshot.objects.filter(sheet_id=sheet_id)
     unvisited = set(snapshots.filter(seq__lte=head).values_list("seq", flat=True))
@@ -192,7 +200,7 @@ def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> 
     def compare(seq: int, cells: Cells) -> None:
         if seq in unvisited:
             unvisited.discard(seq)
-            if decode(snapshots.values_list("cells", flat=True).get(seq=seq)) != non_empty(cells):
+            if not _matches(snapshots.values_list("cells", flat=True).get(seq=seq), cells):
                 bad.append(seq)
 
     # Only as far as the last snapshot: beyond it there is nothing to compare.

@@ -170,6 +170,17 @@ def test_check_reports_a_wrong_snapshot_and_a_rebuild_with_snapshots_replaces_it
     assert cells_at(sheet_id=sheet.pk, seq=5) == folded_non_empty(sheet, 5)
 
 
+@pytest.mark.parametrize("garbage", [{"not": "a list"}, "text", [[0, 0]], [[0, "x", "v", 1]], 42])
+def test_check_reports_a_snapshot_that_is_not_even_a_list_of_cells(sheet, settings, garbage):
+    settings.SHEETS_SNAPSHOT_EVERY = 2
+    run(sheet.name, "--snapshots")
+    ProjectionSnapshot.objects.filter(sheet=sheet, seq=2).update(cells=garbage)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"\(0 cell\(s\), 1 snapshot\(s\)\)"):
+        call_command("rebuild_projections", sheet.name, "--check", stdout=out)
+    assert f"{sheet.name}: snapshot at seq 2 differs from the fold of the ledger" in out.getvalue()
+
+
 def test_check_with_snapshots_is_refused(sheet):
     with pytest.raises(CommandError, match="--snapshots is for a rebuild"):
         run(sheet.name, "--check", "--snapshots")
