@@ -43,12 +43,17 @@ def events_message(*, sheet_id: int, events: Sequence[Event]) -> dict[str, Any]:
 
 def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
     """Tell the sheet's subscribers about committed events; never raise."""
+    async_to_sync(announce_events)(sheet_id=sheet_id, events=events)
+
+
+async def announce_events(*, sheet_id: int, events: Sequence[Event]) -> None:
+    """Tell the sheet's subscribers about committed events, from the event loop; never raise."""
     if not events:
         return
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(sheet_id), events_message(sheet_id=sheet_id, events=events))
+        await layer.group_send(group_name(sheet_id), events_message(sheet_id=sheet_id, events=events))
     except (ChannelFull, RedisError, OSError) as exc:
         logger.warning("broadcast of seqs %s-%s on sheet %s failed: %s", events[0].seq, events[-1].seq, sheet_id, exc)

@@ -118,7 +118,7 @@ def append_edit(
     return outcome
 
 
-def append_edits(*, sheet_id: int, requests: Sequence[EditRequest]) -> list[Outcome]:
+def append_edits(*, sheet_id: int, requests: Sequence[EditRequest], announce: bool = True) -> list[Outcome]:
     """Append several edits to one sheet in one transaction, in order, each one whole or refused.
 
     Group commit: the edits that reach a sheet while its previous
@@ -128,6 +128,9 @@ def append_edits(*, sheet_id: int, requests: Sequence[EditRequest]) -> list[Outc
     before it in the batch left it, exactly as if they had been appended
     one after the other; a refused edit appends nothing and does not
     affect the others. The outcomes are in the order of ``requests``.
+
+    ``announce=False`` leaves the broadcast to a caller on the event loop
+    (sheets.appender), which sends it once this returns, i.e. after commit.
     """
     outcomes: list[Outcome | None] = [None] * len(requests)
     for index, request in enumerate(requests):
@@ -148,7 +151,8 @@ def append_edits(*, sheet_id: int, requests: Sequence[EditRequest]) -> list[Outc
         events = _append_locked(sheet, requests, outcomes)
         if events:
             Sheet.objects.filter(pk=sheet.pk).update(head=events[-1].seq, head_hash=events[-1].hash)
-            transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
+            if announce:
+                transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
             transaction.on_commit(partial(EVENTS_APPENDED.inc, len(events)))
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -164,8 +168,16 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
         .order_by("seq")
     ):
         previous.setdefault(event.client_event_id, []).append(event)
+    # Only cells inside the sheet are read: a change far outside it is
+    # refused below, and some databases cannot even compare such a number.
     current = load_cells(
-        sheet_id=sheet.pk, coords=[(c.row, c.col) for index in waiting for c in requests[index].changes]
+        sheet_id=sheet.pk,
+        coords=[
+            (c.row, c.col)
+            for index in waiting
+            for c in requests[index].changes
+            if 0 <= c.row < sheet.rows and 0 <= c.col < sheet.cols
+        ],
     )
     loaded = dict(current)
     now = timezone.now()

@@ -185,6 +185,13 @@ SHEETS_INLINE_BROADCAST_BYTES = env_int("SHEETS_INLINE_BROADCAST_BYTES", 256 * 1
 # Frames the server sends stay under this many bytes: daphne refuses to send a
 # message over its --websocket-max-message-size (1 MiB by default).
 SHEETS_MAX_OUTGOING_FRAME_BYTES = env_int("SHEETS_MAX_OUTGOING_FRAME_BYTES", 1_000_000)
+# Threads per process that commit batches of edits (sheets/appender.py), each
+# with its own database connection, so that sheets commit in parallel. 0 runs
+# appends on Channels' one shared database thread, the default on SQLite,
+# which has a single writer anyway.
+SHEETS_APPEND_THREADS = env_int(
+    "SHEETS_APPEND_THREADS", 0 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4
+)
 
 LOGGING = {
     "version": 1,

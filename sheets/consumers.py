@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -19,9 +20,9 @@ from redis.exceptions import RedisError
 from ledger.broadcast import group_name
 from ledger.exceptions import EditRejected
 from ledger.selectors import sheet_head
-from ledger.services import append_edit
+from ledger.services import EditRequest
 from proj import metrics
-from sheets import feeds
+from sheets import appender, feeds
 from sheets.encoding import frame_text
 from sheets.exceptions import SheetNotFound
 from sheets.models import SHEET_NAME_PATTERN
@@ -60,7 +61,6 @@ def _access(name: str, user: Any) -> tuple[int, str | None]:
 
 
 _head = database_sync_to_async(sheet_head)
-_append = database_sync_to_async(append_edit)
 _events = database_sync_to_async(feeds.events_frame)
 _snapshot = database_sync_to_async(feeds.snapshot_frame)
 
@@ -112,6 +112,18 @@ class SheetConsumer(AsyncWebsocketConsumer):
         metrics.CONNECTIONS.inc()
         self.counted = True
         self._restart_idle_timer()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first closes stale database connections on its
+        # one shared database thread, for every frame and every group
+        # message: a thread round trip per message per socket, queued behind
+        # whatever that thread is running. Every database call here goes
+        # through database_sync_to_async (or sheets.appender), which does
+        # that cleanup around the call itself, so skip the hop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # A consumer that dies of an exception never gets websocket.disconnect;
@@ -282,8 +294,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("rate_limited", "too many edits; slow down and retry", echo)
         started = time.perf_counter()
         try:
-            result = await _append(
-                sheet_id=self.sheet_id, user=self.user, client_event_id=edit.client_event_id, changes=edit.changes
+            result = await appender.append(
+                EditRequest(user=self.user, client_event_id=edit.client_event_id, changes=edit.changes),
+                sheet_id=self.sheet_id,
             )
         except EditRejected as exc:
             metrics.EDITS_REJECTED.labels(exc.code).inc()
