@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 from ledger.exceptions import EditRejected
 from ledger.models import Event
 from ledger.selectors import events_after, sheet_head
-from ledger.services import Change, append_edit
+from ledger.services import AppendResult, Change, EditRequest, append_edit, append_edits
 from projections.models import Cell
 from projections.rebuild import check_sheet, rebuild_sheet
 from projections.selectors import cells_at, current_state
@@ -35,7 +35,7 @@ from sheets.models import Sheet
 from sheets.services import create_sheet, grant
 from tests.conftest import assert_hash_chain, unique
 from tests.property.conftest import active_profile
-from tests.property.ledger_model import LedgerModel, ModelChange, ModelEvent
+from tests.property.ledger_model import Expected, LedgerModel, ModelChange, ModelEvent
 
 ROWS, COLS = 5, 4
 # Lowered limits, so that edits at and over them are cheap to generate.
@@ -128,11 +128,10 @@ class LedgerMachine(RuleBasedStateMachine):
             changes.append(ModelChange(row=row, col=col, value=value, base_seq=base_seq))
         return changes
 
-    def _send(self, who: str, client_event_id: uuid.UUID, changes: list[ModelChange]) -> None:
-        """Send one edit through the real service and hold its outcome against the model's."""
-        user = self.users[who]
+    def _expect(self, who: str, client_event_id: uuid.UUID, changes: list[ModelChange]) -> Expected:
+        """Predict an edit's outcome from the model, and commit it to the model if it appends."""
         expected = self.model.expect_edit(
-            user_id=user.pk,
+            user_id=self.users[who].pk,
             client_event_id=client_event_id,
             changes=changes,
             max_changes=MAX_CHANGES,
@@ -141,24 +140,55 @@ class LedgerMachine(RuleBasedStateMachine):
         self.attempts.append((who, client_event_id, changes))
         tally["edits"] += 1
         tally[expected.error.__name__ if expected.error else "duplicate" if expected.duplicate else "appended"] += 1
-        try:
-            result = append_edit(
-                sheet_id=self.sheet.pk,
-                user=user,
-                client_event_id=client_event_id,
-                changes=[Change(row=c.row, col=c.col, value=c.value, base_seq=c.base_seq) for c in changes],
-            )
-        except EditRejected as exc:
-            assert type(exc) is expected.error, f"refused with {type(exc).__name__}, model expected {expected}"
+        self.model.commit(expected.events)
+        return expected
+
+    def _check(self, expected: Expected, outcome: AppendResult | EditRejected) -> None:
+        """Hold the real service's outcome of one edit against the model's prediction."""
+        if isinstance(outcome, EditRejected):
+            assert type(outcome) is expected.error, f"refused with {type(outcome).__name__}, model expected {expected}"
             if expected.conflict_cells is not None:
-                assert exc.details["cells"] == expected.conflict_cells
+                assert outcome.details["cells"] == expected.conflict_cells
             return
-        assert expected.error is None, f"accepted as seqs {result.seqs}, model expected {expected.error.__name__}"
-        assert (result.seqs, result.duplicate) == (expected.seqs, expected.duplicate)
-        assert [event_row(e) for e in result.events] == [
+        assert expected.error is None, f"accepted as seqs {outcome.seqs}, model expected {expected.error.__name__}"
+        assert (outcome.seqs, outcome.duplicate) == (expected.seqs, expected.duplicate)
+        assert [event_row(e) for e in outcome.events] == [
             event_row(e) for e in (expected.events or self.model.events[expected.seqs[0] - 1 : expected.seqs[-1]])
         ]
-        self.model.commit(expected.events)
+
+    @staticmethod
+    def _changes(changes: list[ModelChange]) -> list[Change]:
+        return [Change(row=c.row, col=c.col, value=c.value, base_seq=c.base_seq) for c in changes]
+
+    def _send(self, who: str, client_event_id: uuid.UUID, changes: list[ModelChange]) -> None:
+        """Send one edit through the real service and hold its outcome against the model's."""
+        expected = self._expect(who, client_event_id, changes)
+        outcome: AppendResult | EditRejected
+        try:
+            outcome = append_edit(
+                sheet_id=self.sheet.pk, user=self.users[who], client_event_id=client_event_id,
+                changes=self._changes(changes),
+            )
+        except EditRejected as exc:
+            outcome = exc
+        self._check(expected, outcome)
+
+    @rule(batch=st.lists(st.tuples(senders, edits, st.booleans()), min_size=2, max_size=4))
+    def group_commit(self, batch: list[tuple[str, list[Any], bool]]) -> None:
+        # Several edits in one transaction, as the websocket path commits
+        # the edits queued on a sheet: each must come out exactly as if it
+        # had been sent alone after the ones before it. Some reuse the
+        # previous edit's client_event_id, a retry queued behind its original.
+        requests, expectations = [], []
+        for who, specs, reuse_id in batch:
+            client_event_id = requests[-1].client_event_id if reuse_id and requests else uuid.uuid4()
+            changes = self._resolve(specs)
+            expectations.append(self._expect(who, client_event_id, changes))
+            requests.append(EditRequest(user=self.users[who], client_event_id=client_event_id,
+                                        changes=self._changes(changes)))
+        tally["batches"] += 1
+        for expected, outcome in zip(expectations, append_edits(sheet_id=self.sheet.pk, requests=requests), strict=True):
+            self._check(expected, outcome)
 
     @rule(who=senders, specs=edits, flaw=flaws, data=st.data())
     def edit(self, who: str, specs: list[Any], flaw: str | None, data: st.DataObject) -> None:
