@@ -10,7 +10,8 @@ class Cell(models.Model):
     answers base_seq conflict checks; readers show non-empty cells only.
     """
 
-    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.CASCADE, related_name="cells")
+    # Served by the unique (sheet, row, col) index; a second one would only slow every upsert.
+    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.CASCADE, related_name="cells", db_index=False)
     row = models.IntegerField()
     col = models.IntegerField()
     value = models.TextField(blank=True)
