@@ -112,12 +112,6 @@ class SheetAppender:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                # Committed: announce before acknowledging, as append_edit does.
-                await announce_events(
-                    sheet_id=self.sheet_id,
-                    events=[event for outcome in outcomes if isinstance(outcome, AppendResult) and not outcome.duplicate
-                            for event in outcome.events],
-                )
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
@@ -125,6 +119,17 @@ class SheetAppender:
                         future.set_exception(outcome)
                     else:
                         future.set_result(outcome)
+                # Committed, and the acks are on their way: now the
+                # announcement (PROTOCOL.md leaves ack and events unordered).
+                # The acks go first because a large announcement is slow
+                # (channels-redis writes one copy per subscriber) and the
+                # sender waits for nothing else. The next batch starts only
+                # after it, so announcements leave in seq order.
+                await announce_events(
+                    sheet_id=self.sheet_id,
+                    events=[event for outcome in outcomes if isinstance(outcome, AppendResult) and not outcome.duplicate
+                            for event in outcome.events],
+                )
         finally:
             self.task = None
             for _, future in self.queue:
