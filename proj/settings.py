@@ -110,7 +110,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ledgersheet.sqlite3")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# "core" (channels-redis' RedisChannelLayer, lists per channel) or "pubsub"
+# (its RedisPubSubChannelLayer, one Redis message per group and process);
+# docs/benchmarks.md compares them.
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "core")
+if CHANNEL_LAYER not in ("core", "pubsub"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be core or pubsub, got {CHANNEL_LAYER!r}")
+if REDIS_URL and CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
