@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.broadcast import broadcast_events
@@ -241,9 +241,35 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
         outcomes[index] = AppendResult(seqs=[event.seq for event in appended], events=appended, duplicate=False)
         events.extend(appended)
     if events:
-        Event.objects.bulk_create(events)
+        _insert_events(events)
         store_cells(sheet_id=sheet.pk, cells=fold(events, loaded))
     return events
+
+
+def _insert_events(events: list[Event]) -> None:
+    """Insert the events in one statement, setting their pks."""
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_create(events)
+        return
+    # bulk_create prepares each of the eleven values of every event through
+    # its field, two thirds of the time of a 1,000-cell paste; PostgreSQL
+    # takes each column whole, as one array, and unnests them.
+    q = connection.ops.quote_name
+    columns = ["seq", "row", "col", "old_value", "new_value", "broadcaster_id", "client_event_id", "recorded_at",
+               "prev_hash", "hash"]
+    types = ["bigint", "integer", "integer", "text", "text", "integer", "uuid", "timestamptz", "varchar", "varchar"]
+    names = ", ".join(q(column) for column in columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(Event._meta.db_table)} (sheet_id, {names}) SELECT %s, * FROM unnest({arrays})"
+            " RETURNING seq, id",
+            [events[0].sheet_id, *([getattr(event, column) for event in events] for column in columns)],
+        )
+        ids = dict(cursor.fetchall())
+    for event in events:
+        event.pk = ids[event.seq]
+        event._state.adding = False
 
 
 def _check_conflicts(changes: Sequence[Change], current: Cells) -> None:

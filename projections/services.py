@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.db import connection
+
 from projections.fold import Cells, CellState, Coord
 from projections.models import Cell
 
@@ -29,6 +31,25 @@ def load_cells(*, sheet_id: int, coords: Iterable[Coord]) -> Cells:
 def store_cells(*, sheet_id: int, cells: Mapping[Coord, CellState]) -> None:
     """Upsert the given cell states."""
     if not cells:
+        return
+    if connection.vendor == "postgresql":
+        # One statement of four arrays instead of a Cell instance and five
+        # prepared values per cell: a third of the time for a large paste.
+        q = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {q(Cell._meta.db_table)} (sheet_id, {q('row')}, {q('col')}, value, last_seq)"
+                " SELECT %s, * FROM unnest(%s::integer[], %s::integer[], %s::text[], %s::bigint[])"
+                f" ON CONFLICT (sheet_id, {q('row')}, {q('col')})"
+                " DO UPDATE SET value = EXCLUDED.value, last_seq = EXCLUDED.last_seq",
+                [
+                    sheet_id,
+                    [row for row, _ in cells],
+                    [col for _, col in cells],
+                    [state.value for state in cells.values()],
+                    [state.last_seq for state in cells.values()],
+                ],
+            )
         return
     Cell.objects.bulk_create(
         [
