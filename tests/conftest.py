@@ -69,6 +69,17 @@ def make_user() -> Callable[..., Any]:
 
 
 @pytest.fixture
+def alice(make_user: Callable[..., Any]) -> Any:
+    """A user, the first of two (tests that need one more take ``bob``)."""
+    return make_user()
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Any]) -> Any:
+    return make_user()
+
+
+@pytest.fixture
 def make_sheet(make_user: Callable[..., Any]) -> Callable[..., Sheet]:
     def make(*, rows: int = 50, cols: int = 10, editors: Sequence[Any] = (), viewers: Sequence[Any] = (),
              name: str | None = None) -> Sheet:

@@ -15,16 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def sheet(make_sheet, alice, bob):
     sheet = make_sheet(rows=10, cols=5, editors=[alice, bob])
     edit(sheet, alice, (3, 1, "budget 2026"))

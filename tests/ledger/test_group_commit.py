@@ -21,16 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def sheet(make_sheet, alice, bob):
     return make_sheet(rows=10, cols=5, editors=[alice, bob])
 

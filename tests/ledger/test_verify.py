@@ -42,11 +42,6 @@ def tamper() -> Iterator[None]:
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def sheet(make_sheet, alice) -> Sheet:
     sheet = make_sheet(rows=10, cols=5, editors=[alice])
     edit(sheet, alice, (0, 0, "a"))

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def sheet(make_sheet, alice) -> Sheet:
     sheet = make_sheet(rows=10, cols=5, editors=[alice])
     edit(sheet, alice, (0, 0, "a"), (3, 1, "b"))

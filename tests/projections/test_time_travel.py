@@ -27,11 +27,6 @@ EDITS = st.lists(st.lists(CHANGE, min_size=1, max_size=3), min_size=1, max_size=
 HYPOTHESIS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
 def fill(make_sheet, alice, edits: list[list[Change]]) -> Sheet:
     """Append the edits to a new sheet (each example gets its own: events cannot be deleted)."""
     sheet = make_sheet(rows=4, cols=3, editors=[alice])

@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def sheet(make_sheet, alice, bob):
     sheet = make_sheet(rows=10, cols=5, editors=[alice, bob])
     edit(sheet, alice, (0, 0, "a1"), (0, 1, "b1"))  # 1, 2

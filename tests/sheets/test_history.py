@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user()
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user()
-
-
-@pytest.fixture
 def timeline(make_sheet, alice, bob):
     """A sheet with 8 edits by two users, and the times between its edits."""
     sheet = make_sheet(rows=10, cols=5, editors=[alice, bob])
