@@ -71,7 +71,9 @@ __all__ = [
     "DaphneServers",
     "HttpSession",
     "LoginFailed",
+    "SERVER_CLASSES",
     "ServerFailed",
+    "UvicornServer",
     "daphne_servers",
     "database_url",
     "free_port",
@@ -151,11 +153,15 @@ class DaphneServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def command(self) -> list[str]:
+        """The command line that serves ``self.app`` on ``self.port``."""
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "-v", "1", self.app]
+
     def start(self, *, timeout: float = START_TIMEOUT) -> None:
         """Start the process (again) on this server's port and wait until it answers HTTP."""
         if self.running:
             raise ServerFailed(f"{self.name} is already running")
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "-v", "1", self.app]
+        command = self.command()
         with self.log_path.open("ab") as log:
             log.write(f"\n=== {' '.join(command)}\n".encode())
             log.flush()
@@ -216,6 +222,32 @@ class DaphneServer:
         return self.log_text()[-chars:]
 
 
+class UvicornServer(DaphneServer):
+    """The same, served by uvicorn instead of daphne (the alternative server; see issue 5).
+
+    ``websockets-sansio`` is uvicorn's implementation on the websockets
+    package the project already depends on (its legacy ``websockets`` one
+    warns of deprecation; ``wsproto`` is not installed). No lifespan: Channels'
+    router does not speak it. The 16 MiB message limit is uvicorn's default,
+    spelled out because daphne's differs (1 MiB) and deploy/ sets 16 MiB.
+    Per-message deflate off, as daphne serves: uvicorn would otherwise
+    compress every frame to a browser, a CPU cost daphne does not pay.
+    """
+
+    WS_MAX_SIZE = 16 * 1024 * 1024
+
+    def __repr__(self) -> str:
+        return f"<UvicornServer {self.name} {self.base_url} pid={self.pid}>"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
+                "--ws", "websockets-sansio", "--ws-max-size", str(self.WS_MAX_SIZE), "--lifespan", "off",
+                "--ws-per-message-deflate", "false", "--timeout-graceful-shutdown", "5", self.app]
+
+
+SERVER_CLASSES: dict[str, type[DaphneServer]] = {"daphne": DaphneServer, "uvicorn": UvicornServer}
+
+
 class DaphneServers:
     """Factory behind the ``daphne_servers`` fixture: starts servers, stops them all at teardown."""
 
@@ -225,27 +257,31 @@ class DaphneServers:
         self.servers = stash
 
     def start(self, n: int = 1, *, env: Mapping[str, str] | None = None, app: str = DEFAULT_APP,
-              timeout: float = START_TIMEOUT) -> list[DaphneServer]:
-        """Start ``n`` processes (``env`` overrides settings, e.g. rate limits) and wait until all answer."""
+              timeout: float = START_TIMEOUT, server: str = "daphne") -> list[DaphneServer]:
+        """Start ``n`` processes (``env`` overrides settings, e.g. rate limits) and wait until all answer.
+
+        ``server`` is "daphne" or "uvicorn" (a key of SERVER_CLASSES).
+        """
+        server_class = SERVER_CLASSES[server]
         merged = {**self.base_env, **(env or {})}
         if n + len(self.servers) > 1 and not merged.get("REDIS_URL"):
             raise ServerFailed("several daphne processes need REDIS_URL: the in-memory channel layer is per process")
         started = []
         for _ in range(n):
             index = len(self.servers) + 1
-            server = DaphneServer(name=f"daphne-{index}", env=merged, log_path=self.log_dir / f"daphne-{index}.log",
-                                  app=app)
-            self.servers.append(server)
+            process = server_class(name=f"{server}-{index}", env=merged,
+                                   log_path=self.log_dir / f"{server}-{index}.log", app=app)
+            self.servers.append(process)
             try:
-                server.start(timeout=timeout)
+                process.start(timeout=timeout)
             except ServerFailed:
                 # Another run may have taken the port between free_port() and
-                # daphne's bind; anything else fails the test as it is.
-                if server.running or "Address already in use" not in server.log_tail():
+                # the server's bind; anything else fails the test as it is.
+                if process.running or "Address already in use" not in process.log_tail():
                     raise
-                server.port = free_port()
-                server.start(timeout=timeout)
-            started.append(server)
+                process.port = free_port()
+                process.start(timeout=timeout)
+            started.append(process)
         return started
 
     def stop_all(self) -> None:
