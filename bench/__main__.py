@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--quick", action="store_true", help="a smaller run that finishes in under 60 seconds")
     args = parser.parse_args(argv)
-    from bench.env import bench_env
+    from bench.env import bench_env, describe
 
     started = time.monotonic()
     with bench_env() as env:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(BENCHES[args.name])
         figures = module.run(env, quick=args.quick)
     print(f"\n{args.name}{' --quick' if args.quick else ''}: {time.monotonic() - started:.1f} s in all", flush=True)
-    print(json.dumps({"bench": args.name, "quick": args.quick, **figures}), flush=True)
+    print(json.dumps({"bench": args.name, "quick": args.quick, **describe(), **figures}), flush=True)
     return 0
 
 

@@ -122,10 +122,12 @@ def median(values: Sequence[float]) -> float:
 
 
 def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print an aligned plain-text table."""
+    """Print an aligned plain-text table, titled with the server and channel layer that served it."""
+    from bench.env import label
+
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
-    print(f"\n{title}")
+    print(f"\n{title} [{label()}]")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in cells:

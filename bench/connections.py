@@ -1,4 +1,4 @@
-"""connections: many idle subscribed sockets on ONE daphne: resident memory per socket, one edit to all."""
+"""connections: many idle subscribed sockets on ONE server process: resident memory per socket, one edit to all."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     baseline = env.start_daphne(BASELINE_APP, name="baseline")
     kib, times = asyncio.run(_measure(ours, "connections", sessionid, count=count))
     base_kib, base_times = asyncio.run(_measure(baseline, "connections", sessionid, count=count))
-    print_table(f"connections: {count:,} idle subscribed sockets on one daphne, {ROUNDS} edits to all",
+    print_table(f"connections: {count:,} idle subscribed sockets on one process, {ROUNDS} edits to all",
                 ["app", "KiB per connection", "median ms to all", "max ms to all"],
                 [("ours", kib, median(times), max(times)), ("baseline", base_kib, median(base_times), max(base_times))])
     return rounded({

@@ -1,7 +1,11 @@
-"""The bench's own world: a fresh PostgreSQL database, a Redis DB number, daphne processes.
+"""The bench's own world: a fresh PostgreSQL database, a Redis DB number, server processes.
 
 Everything is created at the start of a run and removed at its end, so a run
 never touches the development or test databases of anyone else.
+
+BENCH_SERVER=daphne|uvicorn (default daphne) picks the ASGI server and
+BENCH_CHANNEL_LAYER=core|pubsub (default core) channels-redis' layer, for
+ours and the baseline alike, so both levers of issue 5 compare in one run.
 """
 
 from __future__ import annotations
@@ -21,12 +25,18 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.servers import BASE_DIR, DaphneServer, ServerFailed, free_port
+from tests.servers import BASE_DIR, SERVER_CLASSES, DaphneServer, ServerFailed, UvicornServer, free_port
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DATABASE", "ledgersheet_bench")
 PG_BASE = PG_ADMIN_URL.rsplit("/", 1)[0]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SERVER = os.environ.get("BENCH_SERVER", "daphne")
+CHANNEL_LAYER = os.environ.get("BENCH_CHANNEL_LAYER", "core")
+if SERVER not in SERVER_CLASSES:
+    raise SystemExit(f"BENCH_SERVER must be one of {', '.join(SERVER_CLASSES)}, got {SERVER!r}")
+if CHANNEL_LAYER not in ("core", "pubsub"):
+    raise SystemExit(f"BENCH_CHANNEL_LAYER must be core or pubsub, got {CHANNEL_LAYER!r}")
 BASELINE_APP = "bench.baseline.asgi:application"
 OURS_APP = "proj.asgi:application"
 
@@ -41,6 +51,16 @@ SERVER_SETTINGS = {
     "SHEETS_IDLE_TIMEOUT_SECONDS": "0",
     "CHANNEL_LAYER_CAPACITY": "100000",
 }
+
+
+def describe() -> dict[str, str]:
+    """What served this run, for the JSON line: the server and the channel layer."""
+    return {"server": SERVER, "channel_layer": CHANNEL_LAYER}
+
+
+def label() -> str:
+    """The same, for table headers."""
+    return f"{SERVER}, {CHANNEL_LAYER} channel layer"
 
 
 def database_url() -> str:
@@ -65,19 +85,43 @@ class BenchDaphne(DaphneServer):
         super().__init__(**kwargs)
         self.extra_args = extra_args
 
-    def start(self, *, timeout: float = 30.0) -> None:
-        if self.running:
-            raise ServerFailed(f"{self.name} is already running")
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "-v", "1",
-                   *self.extra_args, self.app]
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== {' '.join(command)}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.wait_ready(timeout=timeout)
+    def command(self) -> list[str]:
+        *command, app = super().command()
+        return [*command, *self.extra_args, app]
+
+
+# daphne's options a bench passes, and uvicorn's equivalent (uvicorn has one
+# limit for a message, none for a frame).
+_UVICORN_OPTIONS = {"--websocket-max-message-size": "--ws-max-size", "--websocket-max-frame-size": None}
+
+
+class BenchUvicorn(UvicornServer):
+    """A uvicorn process; a bench's daphne options are translated, and it starts at daphne's 1 MiB limit.
+
+    The benches are written against daphne's defaults (catchup records what
+    happens at 1 MiB before it widens the limit), so uvicorn starts there too.
+    """
+
+    WS_MAX_SIZE = 1024 * 1024
+
+    def __init__(self, *, extra_args: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extra_args = []
+        for option, value in zip(extra_args[::2], extra_args[1::2], strict=True):
+            if option not in _UVICORN_OPTIONS:
+                raise ServerFailed(f"no uvicorn equivalent of daphne's {option}")
+            if (translated := _UVICORN_OPTIONS[option]) is not None:
+                self.extra_args += [translated, value]
+
+    def command(self) -> list[str]:
+        *command, app = super().command()
+        # A later --ws-max-size overrides the default one (click keeps the last).
+        return [*command, *self.extra_args, app]
+
+
+BENCH_SERVER_CLASSES: dict[str, type[BenchDaphne] | type[BenchUvicorn]] = {
+    "daphne": BenchDaphne, "uvicorn": BenchUvicorn,
+}
 
 
 class BenchEnv:
@@ -98,15 +142,19 @@ class BenchEnv:
             SESSION_COOKIE_SECURE="0",
             CSRF_COOKIE_SECURE="0",
             PYTHONUNBUFFERED="1",
+            CHANNEL_LAYER=CHANNEL_LAYER,
             **SERVER_SETTINGS,
         )
 
     def start_daphne(self, app: str = OURS_APP, *, name: str | None = None,
                      extra_args: list[str] | None = None) -> DaphneServer:
-        """Start one daphne process on a free port and wait until it answers HTTP."""
-        name = name or f"daphne-{len(self.servers) + 1}"
-        server = BenchDaphne(name=name, env=self.env, log_path=self.var_dir / f"{name}.log", app=app,
-                             extra_args=extra_args or [])
+        """Start one server process (BENCH_SERVER: daphne or uvicorn) on a free port and wait until it answers HTTP.
+
+        ``extra_args`` are daphne options; under uvicorn they are translated.
+        """
+        name = name or f"{SERVER}-{len(self.servers) + 1}"
+        server = BENCH_SERVER_CLASSES[SERVER](name=name, env=self.env, log_path=self.var_dir / f"{name}.log",
+                                              app=app, extra_args=extra_args or [])
         self.servers.append(server)
         try:
             server.start()
@@ -159,7 +207,7 @@ def _bench_env() -> Iterator[BenchEnv]:
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env.env, check=True,
         )
         for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "LEDGERSHEET_VAR_DIR",
-                    "ALLOWED_HOSTS", "DEBUG", *SERVER_SETTINGS):
+                    "ALLOWED_HOSTS", "DEBUG", "CHANNEL_LAYER", *SERVER_SETTINGS):
             os.environ[key] = env.env[key]
         import django
 
@@ -174,6 +222,6 @@ def _bench_env() -> Iterator[BenchEnv]:
         flush.close()
         _drop_database()
         if os.environ.get("BENCH_KEEP_LOGS"):
-            print(f"daphne logs kept in {var_dir}", file=sys.stderr)
+            print(f"server logs kept in {var_dir}", file=sys.stderr)
         else:
             shutil.rmtree(var_dir, ignore_errors=True)
