@@ -48,12 +48,20 @@ def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
 
 async def announce_events(*, sheet_id: int, events: Sequence[Event]) -> None:
     """Tell the sheet's subscribers about committed events, from the event loop; never raise."""
-    if not events:
-        return
+    if events:
+        await notify_sheet(
+            sheet_id=sheet_id,
+            message=events_message(sheet_id=sheet_id, events=events),
+            what=f"seqs {events[0].seq}-{events[-1].seq}",
+        )
+
+
+async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
+    """Send one message to every connection on the sheet; log, never raise, when the layer fails."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        await layer.group_send(group_name(sheet_id), events_message(sheet_id=sheet_id, events=events))
+        await layer.group_send(group_name(sheet_id), message)
     except (ChannelFull, RedisError, OSError) as exc:
-        logger.warning("broadcast of seqs %s-%s on sheet %s failed: %s", events[0].seq, events[-1].seq, sheet_id, exc)
+        logger.warning("broadcast of %s on sheet %s failed: %s", what, sheet_id, exc)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from sheets.models import Membership, Sheet
+from sheets.services import announce_access_change, revoke_memberships
 
 
 class MembershipInline(admin.TabularInline):
@@ -23,6 +30,19 @@ class SheetAdmin(admin.ModelAdmin):
     readonly_fields = ("head", "head_hash", "created_at")
     inlines = (MembershipInline,)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # A membership removed or changed here must reach its holder's open
+        # sockets as it would from the grant command.
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        revoke_memberships(formset.deleted_objects)
+        for membership in formset.new_objects + [changed for changed, _ in formset.changed_objects]:
+            membership.save()
+            transaction.on_commit(partial(announce_access_change, sheet_id=membership.sheet_id))
+        formset.save_m2m()
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -31,3 +51,13 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("sheet__name", "user__username")
     autocomplete_fields = ("user",)
     list_select_related = ("sheet", "user")
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(partial(announce_access_change, sheet_id=obj.sheet_id))
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        revoke_memberships([obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        revoke_memberships(list(queryset))

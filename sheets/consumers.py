@@ -260,8 +260,8 @@ class SheetConsumer(AsyncWebsocketConsumer):
                 # _receive_from_layer joins once Redis is back; pings fill
                 # the gap from the ledger meanwhile.
                 logger.warning("could not join the group of sheet %s", self.sheet_id, exc_info=True)
-        # Rights are read again on every subscribe, so a revoked member
-        # loses the sheet at the latest when their client resubscribes.
+        # Rights are read again on every subscribe: a revoked member whose
+        # sheet.access announcement was lost loses the sheet here.
         _, role = await _access(self.sheet_name, self.user)
         if role is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -318,6 +318,17 @@ class SheetConsumer(AsyncWebsocketConsumer):
         if head > self.last_sent:
             await self._send_from_ledger(upto=head)
         await self.send_json({"type": "pong", "head": head})
+
+    async def sheet_access(self, message: dict[str, Any]) -> None:
+        """Someone's rights on the sheet changed: close this socket if its user has lost theirs."""
+        try:
+            _, role = await _access(self.sheet_name, self.user)
+        except DATABASE_DOWN:
+            return  # read again at the next subscribe
+        except SheetNotFound:
+            role = None
+        if role is None:
+            await self.close(code=CLOSE_FORBIDDEN)
 
     async def sheet_events(self, message: dict[str, Any]) -> None:
         """Deliver a group message announcing committed events."""

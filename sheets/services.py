@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
+
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ledger.broadcast import notify_sheet
 from sheets.exceptions import SheetError, UserNotFound
 from sheets.models import Membership, Role, Sheet
 
@@ -42,4 +47,30 @@ def grant(*, sheet: Sheet, username: str, role: str) -> Membership:
         raise SheetError(f"role must be one of {', '.join(Role.values)}, not {role!r}")
     user = _get_user(username)
     membership, _ = Membership.objects.update_or_create(sheet=sheet, user=user, defaults={"role": role})
+    transaction.on_commit(partial(announce_access_change, sheet_id=sheet.pk))
     return membership
+
+
+@transaction.atomic
+def revoke(*, sheet: Sheet, username: str) -> bool:
+    """Take away a user's role on a sheet; their open sockets on it close. Return whether they had one."""
+    deleted, _ = Membership.objects.filter(sheet=sheet, user=_get_user(username)).delete()
+    if deleted:
+        transaction.on_commit(partial(announce_access_change, sheet_id=sheet.pk))
+    return bool(deleted)
+
+
+def revoke_memberships(memberships: Iterable[Membership]) -> None:
+    """Delete the given memberships (the admin's delete), closing their holders' sockets."""
+    with transaction.atomic():
+        sheet_ids = set()
+        for membership in memberships:
+            sheet_ids.add(membership.sheet_id)
+            membership.delete()
+        for sheet_id in sheet_ids:
+            transaction.on_commit(partial(announce_access_change, sheet_id=sheet_id))
+
+
+def announce_access_change(*, sheet_id: int) -> None:
+    """Ask every open socket on the sheet to read its user's rights again (sheets.consumers closes the revoked)."""
+    async_to_sync(notify_sheet)(sheet_id=sheet_id, message={"type": "sheet.access"}, what="an access change")
