@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from ledger.models import Event
 from ledger.serialization import event_to_dict
+from sheets.encoding import encode_frame
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +32,17 @@ def group_name(sheet_id: int) -> str:
 def events_message(*, sheet_id: int, events: Sequence[Event]) -> dict[str, Any]:
     """Build the group message: the events inline, or only their seq range when they are large."""
     message: dict[str, Any] = {"type": "sheet.events", "first": events[0].seq, "last": events[-1].seq}
-    # Measured in characters of values, a cheap bound; escaping can grow the
-    # encoded frame, so the inline limit stays well under the frame limit
-    # (an over-large inline batch is still read from the ledger in pages).
+    # First a cheap bound in characters of values, so that a huge paste is
+    # not even rendered; then the exact size of the frame the subscribers
+    # will be sent, which escaping (a control character is six bytes) can
+    # make several times larger than its characters, and which must stay
+    # within the budget of a frame (sheets.feeds).
     size = sum(len(event.old_value) + len(event.new_value) for event in events)
     if size <= settings.SHEETS_INLINE_BROADCAST_BYTES:
         sheet_name = events[0].sheet.name
-        message["events"] = [event_to_dict(event, sheet_name=sheet_name) for event in events]
+        rendered = [event_to_dict(event, sheet_name=sheet_name) for event in events]
+        if len(encode_frame({"type": "events", "events": rendered})) <= settings.SHEETS_MAX_OUTGOING_FRAME_BYTES:
+            message["events"] = rendered
     return message
 
 

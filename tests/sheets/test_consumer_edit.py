@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -180,3 +181,18 @@ async def test_edit_too_large_to_announce_inline_still_reaches_the_sender_as_eve
     ack, events = await ack_and_events(communicator, 3)
     assert ack["seqs"] == [1, 2, 3]
     assert [event["new_value"] for event in events] == ["x" * 20, "y" * 20, "z" * 20]
+
+
+async def test_an_edit_whose_escaped_frame_would_overflow_is_sent_in_frames_that_fit(settings, editing):
+    # 300 characters each, 1,800 bytes each once escaped as \u0001: within
+    # the inline limit by characters, over the frame budget by bytes.
+    settings.SHEETS_MAX_OUTGOING_FRAME_BYTES = 2_500
+    communicator, _, _ = editing
+    values = ["\x01" * 300, "\x02" * 300, "\x03" * 300]
+    await send_edit(communicator, *(cell(0, col, value) for col, value in enumerate(values)))
+    frames = []
+    while len(seqs_in(frames)) < 3 or not any(frame["type"] == "ack" for frame in frames):
+        frames.append(await communicator.receive_from(timeout=10))
+        assert len(frames[-1].encode()) <= 2_500
+        frames[-1] = json.loads(frames[-1])
+    assert [e["new_value"] for f in frames if f["type"] == "events" for e in f["events"]] == values
