@@ -10,9 +10,13 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Every bench of issue 5, with the figures it names.
 EXPECTED_KEYS = {
     "fanout": {"p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "ratio_p99"},
+    "append": {"edits_per_s", "raw_commits_per_s", "ratio"},
     "paste": {"ack_ms", "delivered_ms"},
+    "catchup": {"events_per_s", "raw_events_per_s", "ratio", "snapshot_ms"},
+    "connections": {"kib_per_connection", "fanout_all_ms"},
     "rebuild": {"rebuild_s", "raw_s", "ratio"},
 }
 
