@@ -8,6 +8,7 @@ failing layer is logged here and not raised into the committed edit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -48,7 +49,35 @@ def events_message(*, sheet_id: int, events: Sequence[Event]) -> dict[str, Any]:
 
 def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
     """Tell the sheet's subscribers about committed events; never raise."""
-    async_to_sync(announce_events)(sheet_id=sheet_id, events=events)
+    if events:
+        notify_sheet_from_sync(
+            sheet_id=sheet_id,
+            message=events_message(sheet_id=sheet_id, events=events),
+            what=f"seqs {events[0].seq}-{events[-1].seq}",
+        )
+
+
+# Announcements scheduled on a running loop, referenced until done (the
+# event loop holds tasks only weakly).
+_scheduled: set[asyncio.Task[None]] = set()
+
+
+def notify_sheet_from_sync(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
+    """notify_sheet from synchronous code, such as an on-commit hook; never raise.
+
+    Usually no event loop runs in the calling thread and the message is
+    sent before this returns. A thread that runs its own loop (a sync API
+    built on one, such as Playwright's) cannot block on it: there the
+    message is scheduled on that loop instead.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(notify_sheet)(sheet_id=sheet_id, message=message, what=what)
+        return
+    task = loop.create_task(notify_sheet(sheet_id=sheet_id, message=message, what=what))
+    _scheduled.add(task)
+    task.add_done_callback(_scheduled.discard)
 
 
 async def announce_events(*, sheet_id: int, events: Sequence[Event]) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ledger.broadcast import notify_sheet
+from ledger.broadcast import notify_sheet_from_sync
 from sheets.exceptions import SheetError, UserNotFound
 from sheets.models import Membership, Role, Sheet
 
@@ -73,4 +72,4 @@ def revoke_memberships(memberships: Iterable[Membership]) -> None:
 
 def announce_access_change(*, sheet_id: int) -> None:
     """Ask every open socket on the sheet to read its user's rights again (sheets.consumers closes the revoked)."""
-    async_to_sync(notify_sheet)(sheet_id=sheet_id, message={"type": "sheet.access"}, what="an access change")
+    notify_sheet_from_sync(sheet_id=sheet_id, message={"type": "sheet.access"}, what="an access change")

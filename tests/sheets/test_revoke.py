@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 
-from ledger.broadcast import group_name
+from ledger.broadcast import group_name, notify_sheet_from_sync
 from sheets.models import Membership, Role
 from sheets.services import grant, revoke
 from tests.conftest import PASSWORD
@@ -121,3 +121,13 @@ def test_removing_a_membership_inline_on_the_sheet_page_announces_it(client, mak
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     assert next_message() == {"type": "sheet.access"}
     assert list(Membership.objects.filter(sheet=sheet).values_list("user_id", flat=True)) == [alice.pk]
+
+
+@pytest.mark.asyncio
+async def test_an_announcement_from_sync_code_on_a_running_loop_is_scheduled_there(fresh_channel_layer):
+    # An on-commit hook in a thread that runs its own event loop (a sync
+    # API built on one, such as Playwright's) cannot block on the layer.
+    channel = await fresh_channel_layer.new_channel()
+    await fresh_channel_layer.group_add(group_name(987654), channel)
+    notify_sheet_from_sync(sheet_id=987654, message={"type": "sheet.access"}, what="a test")
+    assert await asyncio.wait_for(fresh_channel_layer.receive(channel), timeout=TIMEOUT) == {"type": "sheet.access"}
