@@ -27,16 +27,16 @@ def _raw_seconds(sheet_id: int) -> tuple[float, int]:
     cells = q(Cell._meta.db_table)
     with psycopg.connect(database_url()) as conn:
         conn.execute(
-            f"CREATE TABLE IF NOT EXISTS bench_raw_cells"
+            "CREATE TABLE IF NOT EXISTS bench_raw_cells"
             f" (LIKE {cells} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
         )
         conn.commit()
         started = time.perf_counter()
         conn.execute("DELETE FROM bench_raw_cells")
         inserted = conn.execute(
-            f'INSERT INTO bench_raw_cells (sheet_id, "row", col, value, last_seq)'
-            f' SELECT DISTINCT ON ("row", col) sheet_id, "row", col, new_value, seq FROM ledger_event'
-            f' WHERE sheet_id = %s ORDER BY "row", col, seq DESC',
+            'INSERT INTO bench_raw_cells (sheet_id, "row", col, value, last_seq)'
+            ' SELECT DISTINCT ON ("row", col) sheet_id, "row", col, new_value, seq FROM ledger_event'
+            ' WHERE sheet_id = %s ORDER BY "row", col, seq DESC',
             (sheet_id,),
         ).rowcount
         conn.commit()

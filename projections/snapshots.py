@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from projections.fold import Cells, CellState, FoldableEvent, fold, non_empty
+from projections.fold import Cells, CellState, FoldableEvent, fold
 from projections.models import ProjectionSnapshot
 
 DEFAULT_INTERVAL = 10_000

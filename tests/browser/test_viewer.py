@@ -24,5 +24,5 @@ def test_a_viewer_sees_live_edits_and_cannot_make_any(open_sheet, team, api):
 
     assert carol.sent("edit") == []
     assert carol.cells() == {"A1": "by alice"}
-    expect(carol.page.locator(f"#grid td[data-y='1'] >> text=typed by carol")).to_have_count(0)
+    expect(carol.page.locator("#grid td[data-y='1'] >> text=typed by carol")).to_have_count(0)
     assert api.get_json(f"/api/sheets/{team.sheet.name}/events/")["head"] == 1

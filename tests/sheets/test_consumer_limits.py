@@ -7,7 +7,6 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from proj import metrics
 from sheets.models import Membership
 from tests.sheets.conftest import TIMEOUT, cell, ledger_of, ping, receive, receive_until, send_edit, subscribe
 
@@ -106,8 +105,7 @@ async def test_metrics_count_connections_appends_rejections_and_client_reported_
     await send_edit(writer, cell(0, 0, "a"), cell(0, 1, "b"))
     assert sorted([(await receive(writer))["type"], (await receive(writer))["type"]]) == ["ack", "events"]
     await send_edit(reader, cell(0, 0, "nope"))
-    while (frame := await receive(reader))["type"] != "error":
-        pass
+    await receive_until(reader, "error")
     # The writer's events may reach the reader before or after its error.
     await reader.send_json_to({"type": "ping", "gaps": 3})
     await receive_until(reader, "pong")
