@@ -80,9 +80,13 @@ def _check_shape(changes: Sequence[Change]) -> None:
             raise InvalidEdit(f"the value for row {change.row}, col {change.col} holds NUL or a lone surrogate")
 
 
+def _inside(sheet: Sheet, change: Change) -> bool:
+    return 0 <= change.row < sheet.rows and 0 <= change.col < sheet.cols
+
+
 def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:
     for change in changes:
-        if not (0 <= change.row < sheet.rows and 0 <= change.col < sheet.cols):
+        if not _inside(sheet, change):
             raise OutOfRange(
                 f"cell (row {change.row}, col {change.col}) is outside the sheet's {sheet.rows} rows"
                 f" and {sheet.cols} columns"
@@ -176,7 +180,7 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
             (c.row, c.col)
             for index in waiting
             for c in requests[index].changes
-            if 0 <= c.row < sheet.rows and 0 <= c.col < sheet.cols
+            if _inside(sheet, c)
         ],
     )
     loaded = dict(current)

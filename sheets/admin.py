@@ -31,17 +31,11 @@ class SheetAdmin(admin.ModelAdmin):
     inlines = (MembershipInline,)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
         # A membership removed or changed here must reach its holder's open
-        # sockets as it would from the grant command.
-        if formset.model is not Membership:
-            super().save_formset(request, form, formset, change)
-            return
-        formset.save(commit=False)
-        revoke_memberships(formset.deleted_objects)
-        for membership in formset.new_objects + [changed for changed, _ in formset.changed_objects]:
-            membership.save()
-            transaction.on_commit(partial(announce_access_change, sheet_id=membership.sheet_id))
-        formset.save_m2m()
+        # sockets as it would from the grant and revoke commands.
+        if formset.model is Membership and formset.has_changed():
+            transaction.on_commit(partial(announce_access_change, sheet_id=form.instance.pk))
 
 
 @admin.register(Membership)

@@ -24,10 +24,7 @@ def role_for(*, user: AbstractBaseUser | AnonymousUser, sheet_id: int) -> Role |
     """Return the user's role on the sheet; superusers own every sheet."""
     if not user.is_authenticated:
         return None
-    if getattr(user, "is_superuser", False):
-        return Role.OWNER
-    role = Membership.objects.filter(sheet_id=sheet_id, user_id=user.pk).values_list("role", flat=True).first()
-    return Role(role) if role else None
+    return roles_for(users=[user], sheet_id=sheet_id)[user.pk]
 
 
 def roles_for(*, users: Iterable[AbstractBaseUser], sheet_id: int) -> dict[Any, Role | None]:
