@@ -50,7 +50,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,15 @@ __all__ = [
 
 class ServerFailed(RuntimeError):
     """A daphne process exited or did not become ready."""
+
+
+def wait_until(check: Callable[[], object], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll ``check()`` until it is truthy, failing with ``what`` once ``timeout`` has passed (the suite's one sync poll)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise ServerFailed(f"{what}: not true after {timeout}s")
+        time.sleep(interval)
 
 
 class LoginFailed(AssertionError):

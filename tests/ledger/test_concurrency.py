@@ -13,7 +13,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -30,7 +29,7 @@ from projections.models import Cell
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
 from tests.conftest import assert_hash_chain, unique
-from tests.servers import database_url
+from tests.servers import database_url, wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 WRITERS = 4
@@ -108,12 +107,12 @@ def _start_writers(plans: list[Plan], workdir: Path) -> list[tuple[subprocess.Po
 
 def _release_together(writers: list[tuple[subprocess.Popen[bytes], Path]], workdir: Path, timeout: float = 90) -> None:
     """Wait until every writer is connected and waiting, then let them all go at once."""
-    deadline = time.monotonic() + timeout
-    while not all((workdir / f"ready-{index}").exists() for index in range(len(writers))):
+    def all_ready() -> bool:
         for process, log in writers:
             assert process.poll() is None, f"a writer exited before the start:\n{log.read_text()}"
-        assert time.monotonic() < deadline, "the writers did not get ready in time"
-        time.sleep(0.01)
+        return all((workdir / f"ready-{index}").exists() for index in range(len(writers)))
+
+    wait_until(all_ready, timeout=timeout, what="every writer is connected and waiting", interval=0.01)
     (workdir / "start").touch()
 
 

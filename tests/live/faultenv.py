@@ -27,14 +27,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import redis
 
-from tests.servers import BASE_DIR, LOG_TAIL_CHARS, ServerFailed, free_port
+from tests.servers import BASE_DIR, LOG_TAIL_CHARS, ServerFailed, free_port, wait_until
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -50,15 +49,6 @@ def postgres_bin() -> Path:
     if not candidates:
         raise ServerFailed("no PostgreSQL server under /usr/lib/postgresql (set PG_BIN)")
     return candidates[-1].parent
-
-
-def wait_until(check: Callable[[], object], *, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Poll ``check()`` until it is truthy, failing with ``what`` once ``timeout`` has passed."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise ServerFailed(f"{what}: not true after {timeout}s")
-        time.sleep(interval)
 
 
 class Service:

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from projections.selectors import cells_at
 from sheets.models import Role
 from sheets.services import create_sheet, grant
 from tests.conftest import unique
-from tests.servers import database_url
+from tests.servers import database_url, wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 EDITS, ROWS, COLS = 300, 6, 4
@@ -53,11 +52,11 @@ def _start_writer(sheet_id: int, user_id: int, workdir: Path) -> subprocess.Pope
 
 
 def _wait_ready(writer: subprocess.Popen[bytes], workdir: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not (workdir / "ready").exists():
+    def ready() -> bool:
         assert writer.poll() is None, (workdir / "writer.log").read_text()
-        assert time.monotonic() < deadline, "the writer did not get ready in time"
-        time.sleep(0.01)
+        return (workdir / "ready").exists()
+
+    wait_until(ready, timeout=timeout, what="the writer is connected and waiting", interval=0.01)
 
 
 def test_rebuilds_and_time_travel_during_appends_leave_a_projection_that_checks_clean(committed_db, tmp_path):
