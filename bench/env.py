@@ -25,7 +25,15 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.servers import BASE_DIR, SERVER_CLASSES, DaphneServer, ServerFailed, UvicornServer, free_port
+from proj.testing.servers import (
+    BASE_DIR,
+    SERVER_CLASSES,
+    DaphneServer,
+    ServerFailed,
+    UvicornServer,
+    free_port,
+    process_env,
+)
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DATABASE", "ledgersheet_bench")
@@ -130,21 +138,8 @@ class BenchEnv:
     def __init__(self, var_dir: Path) -> None:
         self.var_dir = var_dir
         self.servers: list[DaphneServer] = []
-        self.env = dict(os.environ)
-        self.env.update(
-            DJANGO_SETTINGS_MODULE="proj.settings",
-            DATABASE_URL=database_url(),
-            REDIS_URL=REDIS_URL,
-            SECRET_KEY="bench-only-secret-key",
-            LEDGERSHEET_VAR_DIR=str(var_dir),
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            DEBUG="0",
-            SESSION_COOKIE_SECURE="0",
-            CSRF_COOKIE_SECURE="0",
-            PYTHONUNBUFFERED="1",
-            CHANNEL_LAYER=CHANNEL_LAYER,
-            **SERVER_SETTINGS,
-        )
+        self.env = process_env(database_url=database_url(), redis_url=REDIS_URL, secret_key="bench-only-secret-key",
+                               var_dir=var_dir, CHANNEL_LAYER=CHANNEL_LAYER, **SERVER_SETTINGS)
 
     def start_daphne(self, app: str = OURS_APP, *, name: str | None = None,
                      extra_args: list[str] | None = None) -> DaphneServer:

@@ -21,18 +21,11 @@ from django.db import connections
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from proj.testing.servers import SERVERS_KEY, DaphneServer, DaphneServers, HttpSession, login, server_env
 from sheets.models import Sheet
 from tests.browser.sheet_page import SheetPage
 from tests.conftest import PASSWORD
-from tests.servers import (  # noqa: F401
-    SERVERS_KEY,
-    DaphneServer,
-    DaphneServers,
-    HttpSession,
-    login,
-    pytest_runtest_makereport,
-    server_env,
-)
+from tests.servers import pytest_runtest_makereport  # noqa: F401
 
 CHROMIUM = os.environ.get("LEDGERSHEET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

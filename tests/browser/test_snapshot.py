@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from proj.testing.servers import DaphneServers, server_env
 from tests.browser.conftest import SERVER_ENV
-from tests.servers import DaphneServers, server_env
 
 pytestmark = pytest.mark.browser
 

@@ -1,131 +1,78 @@
-"""Real websocket clients for live tests: a JSON socket and a sheet replica that checks every seq.
+"""A sheet replica for live tests that checks every seq, on proj.testing's protocol client.
 
 ``SheetClient`` is a strict reader of PROTOCOL.md: it applies each event in
 turn and fails the test on any gap, duplicate or out-of-order seq, on an
 event that differs from an earlier copy of the same seq, and on any error
-frame it did not ask for.
+frame it did not ask for. Frames, waits and the websocket itself are
+``proj.testing.ProtocolClient``'s; a raw socket for frames no client would
+send is ``proj.testing.open_client`` (or ``open_websocket``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
-from collections.abc import Iterable
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Origin
-
-from tests.servers import DaphneServer
+from proj.testing import ErrorFrame, Frame, ProtocolClient, open_websocket, sheet_path
+from proj.testing.servers import DaphneServer
 
 # Generous: two cores are shared with other test runs (and browsers); a
 # timeout only costs time when a test is failing anyway.
 RECV_TIMEOUT = 30.0
-MAX_FRAME = 16 * 1024 * 1024
 
 Cell = tuple[int, int]
 
-
-class ErrorFrame(AssertionError):
-    """The server answered with an error frame the test did not expect."""
-
-    def __init__(self, frame: dict[str, Any]) -> None:
-        super().__init__(f"error frame: {frame}")
-        self.frame = frame
+__all__ = ["RECV_TIMEOUT", "ErrorFrame", "SheetClient"]
 
 
-class WsClient:
-    """One websocket with JSON frames, authenticated by a session cookie."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-
-    @classmethod
-    async def open(cls, server: DaphneServer, path: str, *, sessionid: str | None,
-                   origin: str | None = None, timeout: float = RECV_TIMEOUT) -> WsClient:
-        headers = {"Cookie": f"sessionid={sessionid}"} if sessionid else {}
-        connection = await connect(
-            server.ws_url(path), origin=Origin(origin or server.origin), additional_headers=headers, proxy=None,
-            max_size=MAX_FRAME, open_timeout=timeout, compression=None,
-        )
-        return cls(connection)
-
-    async def send_json(self, frame: dict[str, Any]) -> None:
-        await self.connection.send(json.dumps(frame))
-
-    async def recv_json(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
-        """Wait at most ``timeout`` seconds (None: for ever) for the next frame."""
-        raw = await asyncio.wait_for(self.connection.recv(), timeout)
-        frame = json.loads(raw)
-        assert isinstance(frame, dict) and "type" in frame, f"frame without a type: {raw!r}"
-        return frame
-
-    async def close_code(self, timeout: float = RECV_TIMEOUT) -> int | None:
-        """Wait for the server to close the socket and return its close code."""
-        try:
-            while True:
-                await asyncio.wait_for(self.connection.recv(), timeout)
-        except ConnectionClosed as exc:
-            return exc.rcvd.code if exc.rcvd else None
-
-    async def close(self) -> None:
-        await self.connection.close()
-
-
-class SheetClient:
+class SheetClient(ProtocolClient):
     """A replica of one sheet fed by a websocket, applying events exactly as a careful client must."""
 
+    raise_errors = True
+
     def __init__(self, server: DaphneServer, sheet: str, sessionid: str, *, name: str = "client") -> None:
+        super().__init__(name=name, timeout=RECV_TIMEOUT)
         self.server = server
         self.sheet = sheet
         self.sessionid = sessionid
-        self.name = name
-        self.ws: WsClient | None = None
         self.last_seq = 0
         self.applied: list[dict[str, Any]] = []  # applied[i] is the event with seq i + 1
         self.seen: dict[int, dict[str, Any]] = {}  # every event ever received, to check re-deliveries
-        self.acks: dict[str, list[int]] = {}
         self.caught_up_heads: list[int] = []
         self._reader: asyncio.Task[None] | None = None
 
+    def describe(self) -> str:
+        return f"{self.name} at seq {self.last_seq} on {self.server.name}"
+
     @property
     def path(self) -> str:
-        return f"/ws/sheet/{self.sheet}/"
+        return sheet_path(self.sheet)
 
     async def connect(self, server: DaphneServer | None = None) -> None:
         self.server = server or self.server
-        self.ws = await WsClient.open(self.server, self.path, sessionid=self.sessionid)
+        self.transport = await open_websocket(self.server, self.path, sessionid=self.sessionid, timeout=RECV_TIMEOUT)
 
     async def disconnect(self) -> None:
         await self.stop_reading()
-        if self.ws is not None:
-            await self.ws.close()
-            self.ws = None
+        await self.close()
 
-    async def subscribe(self, since: int | None = None, timeout: float = RECV_TIMEOUT) -> list[dict[str, Any]]:
+    async def subscribe(self, since: int | None = None, timeout: float | None = RECV_TIMEOUT) -> list[Frame]:
         """Subscribe from ``since`` (default: the last applied seq) and return every frame up to ``caught_up``.
 
         A ``since`` below the last applied seq rewinds the replica to that
         seq first, so the replay must deliver those events again.
         """
-        await self.send_subscribe(since)
-        frames = []
-        while True:
-            frame = await self.next_frame(timeout)
-            frames.append(frame)
-            if frame["type"] == "caught_up":
-                assert frame["head"] == self.last_seq, f"{self.name}: caught_up {frame['head']} != {self.last_seq}"
-                return frames
+        frames = await super().subscribe(self.last_seq if since is None else since, timeout=timeout)
+        assert frames[-1]["head"] == self.last_seq, f"{self.name}: caught_up {frames[-1]['head']} != {self.last_seq}"
+        return frames
 
     async def send_subscribe(self, since: int | None = None) -> None:
         """Rewind to ``since`` (default: the last applied seq) and ask for the replay, reading nothing yet."""
         since = self.last_seq if since is None else since
         self.rewind(since)
-        await self._ws.send_json({"type": "subscribe", "since": since})
+        await super().send_subscribe(since)
 
-    async def reconnect(self, since: int | None = None, server: DaphneServer | None = None) -> list[dict[str, Any]]:
+    async def reconnect(self, since: int | None = None, server: DaphneServer | None = None) -> list[Frame]:
         await self.disconnect()
         await self.connect(server)
         return await self.subscribe(since)
@@ -149,7 +96,7 @@ class SheetClient:
 
     async def _read_forever(self) -> None:
         while True:
-            await self.next_frame(timeout=None)
+            await self.receive(timeout=None)
 
     def rewind(self, since: int) -> None:
         """Forget the events after ``since``, as a client that only kept state up to ``since`` would."""
@@ -157,61 +104,29 @@ class SheetClient:
         del self.applied[since:]
         self.last_seq = since
 
-    async def send_edit(self, changes: Iterable[tuple[int, int, str]], client_event_id: str | None = None) -> str:
-        """Send one edit message and return its client_event_id (the ack arrives later)."""
-        client_event_id = client_event_id or str(uuid.uuid4())
-        await self._ws.send_json({
-            "type": "edit", "client_event_id": client_event_id,
-            "changes": [{"row": row, "col": col, "value": value} for row, col, value in changes],
-        })
-        return client_event_id
-
-    async def edit(self, changes: Iterable[tuple[int, int, str]], timeout: float = RECV_TIMEOUT) -> list[int]:
-        """Send one edit and wait for its ack; return its seqs."""
-        return await self.wait_ack(await self.send_edit(changes), timeout)
-
-    async def wait_ack(self, client_event_id: str, timeout: float = RECV_TIMEOUT) -> list[int]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while client_event_id not in self.acks:
-            await self.next_frame(self._left(deadline, f"the ack of {client_event_id}"))
-        return self.acks[client_event_id]
-
     async def wait_for_seq(self, seq: int, timeout: float = RECV_TIMEOUT) -> None:
         """Read frames until every event up to ``seq`` has been applied."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self.last_seq < seq:
-            await self.next_frame(self._left(deadline, f"seq {seq}"))
+        await self.wait(lambda: self.last_seq >= seq, what=f"seq {seq}", timeout=timeout)
 
-    async def ping(self, timeout: float = RECV_TIMEOUT) -> int:
-        """Ping, applying whatever arrives first, and return the pong's head."""
-        await self._ws.send_json({"type": "ping"})
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (frame := await self.next_frame(self._left(deadline, "a pong")))["type"] != "pong":
-            pass
-        return int(frame["head"])
-
-    async def next_frame(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
+    async def next_frame(self, timeout: float | None = RECV_TIMEOUT) -> Frame:
         """Receive one frame and apply it; an error frame fails the test."""
-        try:
-            frame = await self._ws.recv_json(timeout)
-        except TimeoutError:
-            raise TimeoutError(
-                f"{self.name} at seq {self.last_seq} on {self.server.name}: no frame in {timeout}s"
-            ) from None
-        kind = frame["type"]
-        if kind == "events":
-            assert frame["events"], f"{self.name}: empty events frame"
-            for event in frame["events"]:
-                self.apply(event)
-        elif kind == "ack":
-            self.acks[frame["client_event_id"]] = frame["seqs"]
-        elif kind == "caught_up":
-            self.caught_up_heads.append(frame["head"])
-        elif kind == "error":
-            raise ErrorFrame(frame)
-        elif kind not in {"pong"}:
-            raise AssertionError(f"{self.name}: unexpected frame {frame}")
-        return frame
+        return await self.receive(timeout)
+
+    # What each frame does to the replica.
+
+    async def on_events(self, events: list[Frame]) -> None:
+        assert events, f"{self.name}: empty events frame"
+        for event in events:
+            self.apply(event)
+
+    async def on_caught_up(self, head: int) -> None:
+        self.caught_up_heads.append(head)
+
+    async def on_snapshot(self, frame: Frame) -> None:
+        await self.on_unknown(frame)
+
+    async def on_unknown(self, frame: Frame) -> None:
+        raise AssertionError(f"{self.name}: unexpected frame {frame}")
 
     def apply(self, event: dict[str, Any]) -> None:
         """Apply one event; it must be exactly the next seq, and equal any earlier copy."""
@@ -227,20 +142,14 @@ class SheetClient:
 
     def cells(self) -> list[dict[str, Any]]:
         """Return the replica's non-empty cells in the shape of GET /api/sheets/<name>/cells/."""
-        grid: dict[Cell, dict[str, Any]] = {}
-        for event in self.applied:
-            grid[(event["row"], event["col"])] = {
-                "row": event["row"], "col": event["col"], "value": event["new_value"], "last_seq": event["seq"],
-            }
-        return sorted((cell for cell in grid.values() if cell["value"] != ""), key=lambda c: (c["row"], c["col"]))
+        return cells_of(self.applied)
 
-    @property
-    def _ws(self) -> WsClient:
-        assert self.ws is not None, f"{self.name} is not connected"
-        return self.ws
 
-    def _left(self, deadline: float, what: str) -> float:
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0:
-            raise TimeoutError(f"{self.name} at seq {self.last_seq} on {self.server.name}: no {what} in time")
-        return left
+def cells_of(applied: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the non-empty cells ``applied`` (CellChanged events in seq order) leave, as the cells API lists them."""
+    grid: dict[Cell, dict[str, Any]] = {}
+    for event in applied:
+        grid[(event["row"], event["col"])] = {
+            "row": event["row"], "col": event["col"], "value": event["new_value"], "last_seq": event["seq"],
+        }
+    return sorted((cell for cell in grid.values() if cell["value"] != ""), key=lambda c: (c["row"], c["col"]))

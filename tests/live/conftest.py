@@ -1,4 +1,4 @@
-"""Live tests run real daphne processes; the process fixtures come from tests/servers.py."""
+"""Live tests run real daphne processes (proj/testing/servers.py); the process fixtures come from tests/servers.py."""
 
 from __future__ import annotations
 
@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
+from proj.testing.servers import DaphneServer, HttpSession
 from sheets.models import Sheet
 from tests.conftest import PASSWORD
-from tests.servers import (  # noqa: F401
-    DaphneServer,
-    HttpSession,
-    daphne_servers,
-    pytest_runtest_makereport,
-)
+from tests.servers import daphne_servers, pytest_runtest_makereport  # noqa: F401
 
 # These tests stream hundreds of edits from one socket; the per-connection
 # rate limit is a separate feature with its own tests, so lift it here.

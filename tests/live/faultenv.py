@@ -15,7 +15,8 @@ cluster without touching the servers the rest of the suite shares.
   header, ``X-Upstream``, so a client can tell which process it reached.
 
 Each service has ``name``, ``log_path`` and ``log_tail()``, the shape
-tests/servers.py's report hook reads, so a failing test shows their logs.
+tests/servers.py's report hook reads (under proj.testing.servers.SERVERS_KEY),
+so a failing test shows their logs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ from typing import Any, cast
 
 import redis
 
-from tests.servers import BASE_DIR, LOG_TAIL_CHARS, ServerFailed, free_port, wait_until
+from proj.testing.servers import (
+    BASE_DIR,
+    LOG_TAIL_CHARS,
+    LocalEndpoint,
+    ServerFailed,
+    free_port,
+    process_env,
+    wait_until,
+)
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -305,7 +314,7 @@ http {{
 """
 
 
-class Nginx(Service):
+class Nginx(Service, LocalEndpoint):
     """Debian's nginx in the foreground with a generated config in front of the daphne sockets."""
 
     def __init__(self, root: Path, sockets: Sequence[Path]) -> None:
@@ -319,17 +328,6 @@ class Nginx(Service):
         user = "user root;" if os.geteuid() == 0 else ""
         servers = "\n".join(f"        server unix:{path} fail_timeout=2s;" for path in sockets)
         self.conf.write_text(NGINX_CONF.format(user=user, root=root, port=self.port, servers=servers))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return self.base_url
-
-    def ws_url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
 
     def start(self) -> None:
         if not Path(NGINX).exists():
@@ -351,21 +349,8 @@ class Nginx(Service):
 
 def app_env(*, database_url: str, redis_url: str, var_dir: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
     """Return the environment of a daphne or manage.py process of the fault stack."""
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="proj.settings",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        SECRET_KEY="fault-tests-only",
-        LEDGERSHEET_VAR_DIR=str(var_dir),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        DEBUG="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
+    return process_env(database_url=database_url, redis_url=redis_url, secret_key="fault-tests-only",
+                       var_dir=var_dir, **extra)
 
 
 def manage(env: Mapping[str, str], *args: str, timeout: float = 120.0) -> str:

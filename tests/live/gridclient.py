@@ -10,20 +10,24 @@ It never raises from its background task: anything that breaks PROTOCOL.md
 (a gap, a changed event, two different acks for one edit, an unexpected
 error frame or close code) is recorded in ``violations``, which the test
 asserts empty at the end, along with the ledger comparison.
+
+Frames, reading and the websocket are ``proj.testing.ProtocolClient``'s;
+this class is the outbox, the reconnect loop and what each frame does. Any
+operation of ``proj.testing.OPERATIONS`` goes through the outbox with
+``submit(operation_frame(...))``; ``edit`` is that for an edit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.typing import Origin
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
+
+from proj.testing import Change, Frame, ProtocolClient, WebsocketTransport, edit_frame
+from tests.live.clients import cells_of
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
@@ -31,29 +35,26 @@ OPEN_TIMEOUT = 5.0
 # A ping unanswered this long means a stuck connection: drop it and reconnect.
 PONG_TIMEOUT = 5.0
 
-Change = tuple[int, int, str]
 
-
-class GridClient:
+class GridClient(ProtocolClient):
     """One grid tab: a replica of the sheet plus its queue of unacknowledged edits."""
 
     def __init__(self, *, name: str, ws_url: str, origin: str, sessionid: str, ping_interval: float = 0.5) -> None:
-        self.name = name
+        super().__init__(name=name, timeout=None)
         self.ws_url = ws_url
         self.origin = origin
         self.sessionid = sessionid
         self.ping_interval = ping_interval
         self.pinging = True
         self.applied: list[dict[str, Any]] = []  # applied[i] is the event with seq i + 1
-        self.pending: dict[str, list[Change]] = {}  # unacked edits, oldest first
-        self.edits: dict[str, list[Change]] = {}  # every edit ever made here
-        self.acks: dict[str, list[int]] = {}
+        self.pending: dict[str, Frame] = {}  # unacked operations, oldest first
+        self.operations: dict[str, Frame] = {}  # every operation ever made here
+        self.edits: dict[str, list[Change]] = {}  # the changes of every edit among them
         self.sends: Counter[str] = Counter()  # how often each edit went out (resends included)
         self.stats: Counter[str] = Counter()
         self.upstreams: list[str] = []  # the daphne socket behind each successful handshake
         self.violations: list[str] = []
         self.ready = asyncio.Event()  # subscribed and caught up on the current connection
-        self._ws: ClientConnection | None = None
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._in_flight: set[str] = set()  # sent on this connection, not yet answered
         self._resyncing = False
@@ -87,16 +88,21 @@ class GridClient:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(t for t in [self._task, *self._helpers] if t is not None), return_exceptions=True)
-        if self._ws is not None:
-            await self._ws.close()
+        await super().close()
 
-    def edit(self, changes: list[Change]) -> str:
-        """Queue one edit; it stays pending until acknowledged, whatever happens to the connection."""
-        client_event_id = str(uuid.uuid4())
-        self.edits[client_event_id] = changes
-        self.pending[client_event_id] = changes
+    def submit(self, operation: Frame) -> str:
+        """Queue one operation frame; it stays pending until acknowledged, whatever happens to the connection."""
+        client_event_id = str(operation["client_event_id"])
+        self.operations[client_event_id] = operation
+        self.pending[client_event_id] = operation
         self._outbox.put_nowait(client_event_id)
         return client_event_id
+
+    def edit(self, changes: list[Change]) -> str:  # type: ignore[override]  # queued, not awaited
+        """Queue one edit (see ``submit``) and return its client_event_id."""
+        operation = edit_frame(changes)
+        self.edits[operation["client_event_id"]] = changes
+        return self.submit(operation)
 
     # The connection loop.
 
@@ -120,28 +126,31 @@ class GridClient:
 
     async def _session(self) -> None:
         self.ready_once = False
-        async with connect(
-            self.ws_url, origin=Origin(self.origin), additional_headers={"Cookie": f"sessionid={self.sessionid}"},
-            proxy=None, open_timeout=OPEN_TIMEOUT, compression=None, max_size=16 * 1024 * 1024,
-        ) as ws:
-            assert ws.response is not None
-            self.upstreams.append(ws.response.headers.get("X-Upstream", "").split(", ")[-1])
-            self._ws, self._in_flight, self._ping_sent_at = ws, set(), None
+        ws = await WebsocketTransport.open(self.ws_url, origin=self.origin, sessionid=self.sessionid,
+                                           timeout=OPEN_TIMEOUT)
+        try:
+            assert ws.connection.response is not None
+            self.upstreams.append(ws.connection.response.headers.get("X-Upstream", "").split(", ")[-1])
+            self.transport, self._in_flight, self._ping_sent_at = ws, set(), None
             self.stats["connects"] += 1
             await self._subscribe()
-            helpers = [asyncio.create_task(self._writer(ws)), asyncio.create_task(self._pinger(ws))]
+            helpers = [asyncio.create_task(self._writer()), asyncio.create_task(self._pinger(ws))]
             try:
-                async for raw in ws:
-                    await self._handle(json.loads(raw))
+                while True:
+                    await self.receive(timeout=None)
+            except ConnectionClosedOK:
+                pass  # closed cleanly: the connection loop reconnects
             finally:
                 for task in helpers:
                     task.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
-                self._ws = None
+                self.transport = None
                 self._closed_by_server(ws)
+        finally:
+            await ws.close()
 
-    def _closed_by_server(self, ws: ClientConnection) -> None:
-        close = ws.protocol.close_rcvd
+    def _closed_by_server(self, ws: WebsocketTransport) -> None:
+        close = ws.connection.protocol.close_rcvd
         if close is None:
             return
         self.stats[f"closed:{close.code}"] += 1
@@ -149,37 +158,32 @@ class GridClient:
             self.violations.append(f"closed by the server with {close.code} {close.reason!r}")
 
     async def _subscribe(self) -> None:
-        assert self._ws is not None
         self.ready.clear()
         self._resyncing = True
-        await self._ws.send(json.dumps({"type": "subscribe", "since": self.last_seq}))
+        await self.send_subscribe(self.last_seq)
 
-    async def _writer(self, ws: ClientConnection) -> None:
+    async def _writer(self) -> None:
         while True:
             client_event_id = await self._outbox.get()
             await self.ready.wait()
             if client_event_id not in self.pending or client_event_id in self._in_flight:
                 continue
-            changes = self.pending[client_event_id]
             self._in_flight.add(client_event_id)
             self.sends[client_event_id] += 1
-            await ws.send(json.dumps({
-                "type": "edit", "client_event_id": client_event_id,
-                "changes": [{"row": row, "col": col, "value": value} for row, col, value in changes],
-            }))
+            await self.send(self.pending[client_event_id])
 
-    async def _pinger(self, ws: ClientConnection) -> None:
+    async def _pinger(self, ws: WebsocketTransport) -> None:
         loop = asyncio.get_running_loop()
         while True:
             # The ping period is the grid's own timer, not a wait for a condition.
             await asyncio.sleep(self.ping_interval)
             if self._ping_sent_at is not None and loop.time() - self._ping_sent_at > PONG_TIMEOUT:
                 self.stats["stuck"] += 1
-                ws.transport.abort()
+                ws.abort()
                 return
             if self.pinging and self.ready.is_set() and self._ping_sent_at is None:
                 self._ping_sent_at = loop.time()
-                await ws.send(json.dumps({"type": "ping"}))
+                await self.send_ping()
 
     def _later(self, delay: float, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action()`` after ``delay`` seconds: the client's retry backoff."""
@@ -191,33 +195,51 @@ class GridClient:
         self._helpers.add(task)
         task.add_done_callback(self._helpers.discard)
 
-    # Frames.
+    # Frames: what each one does (ProtocolClient.receive hands every frame to ``handle``).
 
-    async def _handle(self, frame: dict[str, Any]) -> None:
-        kind = frame.get("type")
-        self.stats[f"frame:{kind}"] += 1
-        if kind == "events":
-            for event in frame["events"]:
-                self._apply(event)
-        elif kind == "caught_up":
-            if frame["head"] != self.last_seq:
-                self.violations.append(f"caught_up head {frame['head']} while at seq {self.last_seq}")
-            self._resyncing = False
-            self.ready.set()
-            self.ready_once = True
-            for client_event_id in self.pending:  # resend in their original order
-                self._outbox.put_nowait(client_event_id)
-        elif kind == "ack":
-            self._on_ack(frame["client_event_id"], frame["seqs"])
-        elif kind == "pong":
-            self._ping_sent_at = None
-            if frame["head"] > self.last_seq:
-                self.stats["pong_behind"] += 1
-                await self._subscribe()
-        elif kind == "error":
-            await self._on_error(frame)
-        else:
-            self.violations.append(f"unexpected frame {frame}")
+    async def handle(self, frame: Frame) -> None:
+        self.stats[f"frame:{frame['type']}"] += 1
+        await super().handle(frame)
+
+    async def on_events(self, events: list[Frame]) -> None:
+        for event in events:
+            self._apply(event)
+
+    async def on_caught_up(self, head: int) -> None:
+        if head != self.last_seq:
+            self.violations.append(f"caught_up head {head} while at seq {self.last_seq}")
+        self._resyncing = False
+        self.ready.set()
+        self.ready_once = True
+        for client_event_id in self.pending:  # resend in their original order
+            self._outbox.put_nowait(client_event_id)
+
+    async def on_ack(self, client_event_id: str, seqs: list[int]) -> None:
+        self._in_flight.discard(client_event_id)
+        operation = self.operations.get(client_event_id)
+        if operation is None:
+            self.violations.append(f"ack for an operation never sent: {client_event_id}")
+            return
+        earlier = self.acks.setdefault(client_event_id, seqs)
+        if earlier != seqs:
+            self.violations.append(f"{operation['type']} {client_event_id} acked with {earlier} then {seqs}")
+        # An edit appends one event per change; every other operation, one event.
+        expected = len(operation["changes"]) if operation["type"] == "edit" else 1
+        if len(seqs) != expected:
+            self.violations.append(f"{operation['type']} {client_event_id} of {expected} events: {seqs}")
+        self.pending.pop(client_event_id, None)
+
+    async def on_pong(self, head: int) -> None:
+        self._ping_sent_at = None
+        if head > self.last_seq:
+            self.stats["pong_behind"] += 1
+            await self._subscribe()
+
+    async def on_snapshot(self, frame: Frame) -> None:
+        await self.on_unknown(frame)
+
+    async def on_unknown(self, frame: Frame) -> None:
+        self.violations.append(f"unexpected frame {frame}")
 
     def _apply(self, event: dict[str, Any]) -> None:
         seq = event["seq"]
@@ -233,19 +255,7 @@ class GridClient:
             return
         self.applied.append(event)
 
-    def _on_ack(self, client_event_id: str, seqs: list[int]) -> None:
-        self._in_flight.discard(client_event_id)
-        if client_event_id not in self.edits:
-            self.violations.append(f"ack for an edit never sent: {client_event_id}")
-            return
-        earlier = self.acks.setdefault(client_event_id, seqs)
-        if earlier != seqs:
-            self.violations.append(f"edit {client_event_id} acked with {earlier} then {seqs}")
-        if len(seqs) != len(self.edits[client_event_id]):
-            self.violations.append(f"edit {client_event_id} of {len(self.edits[client_event_id])} changes: {seqs}")
-        self.pending.pop(client_event_id, None)
-
-    async def _on_error(self, frame: dict[str, Any]) -> None:
+    async def on_error(self, frame: Frame) -> None:
         code, client_event_id = frame.get("code"), frame.get("client_event_id")
         self.stats[f"error:{code}"] += 1
         if code != "unavailable":
@@ -253,9 +263,9 @@ class GridClient:
             if client_event_id is not None:
                 self._in_flight.discard(client_event_id)
             return
-        ws = self._ws
+        ws = self.transport
         if client_event_id is not None:
-            # The edit stays pending; send it again after a pause.
+            # The operation stays pending; send it again after a pause.
             self._in_flight.discard(client_event_id)
             self._later(0.2, lambda: self._requeue(client_event_id))
         elif not self.ready.is_set():
@@ -266,8 +276,8 @@ class GridClient:
     async def _requeue(self, client_event_id: str) -> None:
         self._outbox.put_nowait(client_event_id)
 
-    async def _resubscribe_on(self, ws: ClientConnection | None) -> None:
-        if ws is not None and ws is self._ws:
+    async def _resubscribe_on(self, ws: object) -> None:
+        if ws is not None and ws is self.transport:
             try:
                 await self._subscribe()
             except ConnectionClosed:
@@ -277,9 +287,4 @@ class GridClient:
 
     def cells(self) -> list[dict[str, Any]]:
         """Return the replica's non-empty cells in the shape of GET /api/sheets/<name>/cells/."""
-        grid: dict[tuple[int, int], dict[str, Any]] = {}
-        for event in self.applied:
-            grid[(event["row"], event["col"])] = {
-                "row": event["row"], "col": event["col"], "value": event["new_value"], "last_seq": event["seq"],
-            }
-        return sorted((cell for cell in grid.values() if cell["value"] != ""), key=lambda c: (c["row"], c["col"]))
+        return cells_of(self.applied)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 import pytest
-from websockets.asyncio.client import connect
 
+from proj.testing import decode_frame, open_client, sheet_path
 from tests.conftest import edit
 from tests.live.conftest import LIVE_ENV
 
@@ -25,11 +22,12 @@ def big_sheet(team):
 async def test_a_snapshot_too_large_for_one_frame_becomes_a_replay_in_frames_that_fit(daphne_servers, big_sheet):
     (server,) = daphne_servers.start(1, env={**LIVE_ENV, "SHEETS_SNAPSHOT_THRESHOLD": "10"})
     sessionid = big_sheet.login(server, big_sheet.alice)
-    async with connect(server.ws_url(f"/ws/sheet/{big_sheet.sheet.name}/"), origin=server.origin,
-                       additional_headers={"Cookie": f"sessionid={sessionid}"}, max_size=None, proxy=None) as ws:
-        await ws.send(json.dumps({"type": "subscribe", "since": 0}))
+    client = await open_client(server, sheet_path(big_sheet.sheet.name), sessionid=sessionid, max_size=None)
+    try:
+        await client.send_subscribe(0)
         seqs, sizes = [], []
-        while (frame := json.loads(raw := await asyncio.wait_for(ws.recv(), 30)))["type"] != "caught_up":
+        # Read below the client: the size of each message as sent is the point.
+        while (frame := decode_frame(raw := await client.transport.receive(30)))["type"] != "caught_up":
             assert frame["type"] == "events", frame["type"]
             sizes.append(len(raw.encode()))
             seqs.extend(event["seq"] for event in frame["events"])
@@ -37,5 +35,7 @@ async def test_a_snapshot_too_large_for_one_frame_becomes_a_replay_in_frames_tha
         assert seqs == list(range(1, 321))
         assert len(sizes) > 1 and max(sizes) <= 1_000_000
         # The socket is alive and serves the next request.
-        await ws.send(json.dumps({"type": "ping"}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 30)) == {"type": "pong", "head": 320}
+        await client.send_ping()
+        assert await client.receive() == {"type": "pong", "head": 320}
+    finally:
+        await client.close()

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from proj.testing.servers import DaphneServer, DaphneServers, HttpSession
 from sheets.models import Sheet
 from tests.conftest import PASSWORD
 from tests.live.clients import SheetClient
 from tests.live.conftest import LIVE_ENV
-from tests.servers import DaphneServer, DaphneServers, HttpSession
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
 

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from proj.testing.servers import SERVERS_KEY, HttpSession
 from tests.live.conftest import LIVE_ENV
 from tests.live.faultenv import Nginx, PostgresCluster, RedisServer, Service, UnixDaphne, app_env, manage
 from tests.live.gridclient import GridClient
-from tests.servers import SERVERS_KEY, HttpSession
 
 pytestmark = [pytest.mark.live, pytest.mark.asyncio, pytest.mark.timeout(180)]
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
 from websockets.exceptions import ConnectionClosed
 
 from ledger.models import Event
-from tests.live.clients import WsClient
+from proj.testing import ProtocolClient, edit_frame, open_client, sheet_path
 from tests.live.conftest import LIVE_ENV
 
 pytestmark = [pytest.mark.live, pytest.mark.asyncio]
@@ -27,16 +26,15 @@ def server(daphne_servers):
     return server
 
 
-async def subscribed(server, team) -> WsClient:
-    client = await WsClient.open(server, f"/ws/sheet/{team.sheet.name}/", sessionid=team.login(server, team.alice))
-    await client.send_json({"type": "subscribe", "since": 0})
-    assert (await client.recv_json())["type"] == "caught_up"
+async def subscribed(server, team) -> ProtocolClient:
+    client = await open_client(server, sheet_path(team.sheet.name), sessionid=team.login(server, team.alice))
+    assert [frame["type"] for frame in await client.subscribe()] == ["caught_up"]
     return client
 
 
-async def still_answers(client: WsClient) -> None:
-    await client.send_json({"type": "ping"})
-    assert await client.recv_json() == {"type": "pong", "head": 0}
+async def still_answers(client: ProtocolClient) -> None:
+    await client.send_ping()
+    assert await client.receive() == {"type": "pong", "head": 0}
 
 
 async def appended(team) -> bool:
@@ -44,14 +42,13 @@ async def appended(team) -> bool:
 
 
 def edit_with_value(length: int) -> str:
-    return json.dumps({"type": "edit", "client_event_id": str(uuid.uuid4()),
-                       "changes": [{"row": 0, "col": 0, "value": "x" * length}]})
+    return json.dumps(edit_frame([(0, 0, "x" * length)]))
 
 
 async def test_a_binary_frame_is_invalid_message_and_the_socket_stays(server, team):
     client = await subscribed(server, team)
-    await client.connection.send(b"\x00\x01binary\xff")
-    error = await client.recv_json()
+    await client.transport.send(b"\x00\x01binary\xff")
+    error = await client.receive()
     assert (error["type"], error["code"]) == ("error", "invalid_message")
     await still_answers(client)
     await client.close()
@@ -59,8 +56,8 @@ async def test_a_binary_frame_is_invalid_message_and_the_socket_stays(server, te
 
 async def test_a_long_value_under_the_frame_limit_is_value_too_long_and_the_socket_stays(server, team):
     client = await subscribed(server, team)
-    await client.connection.send(edit_with_value(FRAME_LIMIT - 1024))
-    error = await client.recv_json()
+    await client.transport.send(edit_with_value(FRAME_LIMIT - 1024))
+    error = await client.receive()
     assert (error["type"], error["code"]) == ("error", "value_too_long")
     await still_answers(client)
     await client.close()
@@ -69,8 +66,8 @@ async def test_a_long_value_under_the_frame_limit_is_value_too_long_and_the_sock
 
 async def test_a_frame_over_the_consumers_limit_closes_with_4413_and_writes_nothing(server, team):
     client = await subscribed(server, team)
-    await client.connection.send(edit_with_value(FRAME_LIMIT + 1))
-    assert await client.close_code() == 4413
+    await client.transport.send(edit_with_value(FRAME_LIMIT + 1))
+    assert await client.transport.close_code() == 4413
     assert not await appended(team)
 
 
@@ -81,8 +78,8 @@ async def test_a_two_mebibyte_frame_is_dropped_by_daphne_and_the_process_lives_o
     client = await subscribed(server, team)
     # The drop may land while the frame is still being written.
     with contextlib.suppress(ConnectionClosed, OSError):
-        await client.connection.send(edit_with_value(2 * 1024 * 1024))
-    assert await client.close_code() is None
+        await client.transport.send(edit_with_value(2 * 1024 * 1024))
+    assert await client.transport.close_code() is None
     assert not await appended(team)
     await still_answers(await subscribed(server, team))
 
@@ -92,8 +89,8 @@ async def test_invalid_utf8_in_a_text_frame_fails_the_connection(server, team):
     # frame must fail the connection; daphne's websocket layer does so, by
     # dropping it, before the consumer sees anything.
     client = await subscribed(server, team)
-    await client.connection.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)
-    assert await client.close_code() is None
+    await client.transport.connection.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)
+    assert await client.transport.close_code() is None
     assert not await appended(team)
     # The process is unharmed: a new socket works.
     await still_answers(await subscribed(server, team))

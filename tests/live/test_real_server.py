@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from proj.testing import open_websocket
+from proj.testing.servers import DaphneServers, HttpSession, LoginFailed
 from tests.conftest import PASSWORD
-from tests.live.clients import SheetClient, WsClient
+from tests.live.clients import SheetClient
 from tests.live.conftest import LIVE_ENV, Team
-from tests.servers import DaphneServers, HttpSession, LoginFailed
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
@@ -43,14 +44,14 @@ async def test_websocket_refusals_through_daphne(daphne_servers: DaphneServers, 
     path = f"/ws/sheet/{team.sheet.name}/"
 
     with pytest.raises(InvalidStatus) as refused:
-        await WsClient.open(server, path, sessionid=sessionid, origin="http://evil.example")
+        await open_websocket(server, path, sessionid=sessionid, origin="http://evil.example")
     assert refused.value.response.status_code == 403
 
-    anonymous = await WsClient.open(server, path, sessionid=None)
+    anonymous = await open_websocket(server, path, sessionid=None)
     assert await anonymous.close_code() == 4401
-    missing = await WsClient.open(server, "/ws/sheet/no-such-sheet/", sessionid=sessionid)
+    missing = await open_websocket(server, "/ws/sheet/no-such-sheet/", sessionid=sessionid)
     assert await missing.close_code() == 4404
-    stranger = await WsClient.open(server, path, sessionid=stranger_sessionid)
+    stranger = await open_websocket(server, path, sessionid=stranger_sessionid)
     assert await stranger.close_code() == 4403
 
 

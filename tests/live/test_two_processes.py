@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from proj.testing.servers import DaphneServers
 from tests.live.clients import SheetClient
 from tests.live.conftest import LIVE_ENV, Team
-from tests.servers import DaphneServers
 
 pytestmark = [pytest.mark.live, pytest.mark.asyncio, pytest.mark.timeout(120)]
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.live.clients import SheetClient, WsClient
+from proj.testing import open_websocket
+from proj.testing.servers import DaphneServers, UvicornServer
+from tests.live.clients import SheetClient
 from tests.live.conftest import LIVE_ENV, Team
 from tests.live.faultenv import RedisServer
-from tests.servers import DaphneServers, UvicornServer
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
@@ -122,9 +123,9 @@ async def test_handshake_refusals_keep_their_close_codes_under_uvicorn(
     path = f"/ws/sheet/{team.sheet.name}/"
     sessionid = await asyncio.to_thread(team.login, server, team.alice)
 
-    anonymous = await WsClient.open(server, path, sessionid=None)
+    anonymous = await open_websocket(server, path, sessionid=None)
     assert await anonymous.close_code() == 4401
-    missing = await WsClient.open(server, "/ws/sheet/no-such-sheet/", sessionid=sessionid)
+    missing = await open_websocket(server, "/ws/sheet/no-such-sheet/", sessionid=sessionid)
     assert await missing.close_code() == 4404
 
 
