@@ -2,13 +2,17 @@
 
 The consumer reads and writes the database from worker threads, so every
 consumer test uses ``committed_db`` and uniquely named users and sheets.
+
+The frame helpers (``receive``, ``receive_until``, ``subscribe``, ``ping``,
+``send_edit``, ``cell``, ``seqs_in``) are proj.testing's ``ProtocolClient``
+over a ``CommunicatorTransport``, one per call: a test holds the
+communicator itself, as channels.testing hands it out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -23,8 +27,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from ledger.models import Event
-from sheets.models import Role, Sheet
-from sheets.services import create_sheet, grant
+from proj.testing import CommunicatorTransport, ProtocolClient, change
+from proj.testing import seqs_in  # noqa: F401  (the test modules import it from here)
+from sheets.models import Sheet
 from tests.conftest import edit, unique
 
 # Generous: two cores are shared with other test runs, and a timeout only
@@ -60,18 +65,14 @@ def member(committed_db: None) -> Callable[..., Awaitable[Any]]:
 
 
 @pytest.fixture
-def ws_sheet(committed_db: None) -> Callable[..., Awaitable[Sheet]]:
-    """Make a uniquely named sheet (awaitable) with the given editors and viewers."""
+def ws_sheet(committed_db: None, make_sheet: Callable[..., Sheet]) -> Callable[..., Awaitable[Sheet]]:
+    """``make_sheet`` from async code (awaitable), 20 x 5 unless told otherwise."""
+    make = database_sync_to_async(make_sheet)
 
-    def make(*, rows: int = 20, cols: int = 5, editors: tuple[Any, ...] = (), viewers: tuple[Any, ...] = ()) -> Sheet:
-        sheet = create_sheet(name=unique("ws-sheet"), rows=rows, cols=cols)
-        for user in editors:
-            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
-        for user in viewers:
-            grant(sheet=sheet, username=user.username, role=Role.VIEWER)
-        return sheet
+    async def make_small(*, rows: int = 20, cols: int = 5, **options: Any) -> Sheet:
+        return await make(rows=rows, cols=cols, **options)
 
-    return database_sync_to_async(make)
+    return make_small
 
 
 @pytest_asyncio.fixture
@@ -126,50 +127,42 @@ def connect(open_socket: Callable[..., Awaitable[WebsocketCommunicator]]) -> Cal
     return connect_
 
 
+def _client(communicator: WebsocketCommunicator) -> ProtocolClient:
+    """The protocol client on ``communicator``; every wait has TIMEOUT, error frames are returned like any other."""
+    return ProtocolClient(CommunicatorTransport(communicator), timeout=TIMEOUT)
+
+
 async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
     """Return the next frame, failing if none comes within TIMEOUT."""
-    return await communicator.receive_json_from(timeout=TIMEOUT)
+    return await _client(communicator).receive()
 
 
 async def receive_until(communicator: WebsocketCommunicator, kind: str) -> list[dict[str, Any]]:
     """Return every frame up to and including the first of type ``kind``."""
-    frames = [await receive(communicator)]
-    while frames[-1]["type"] != kind:
-        frames.append(await receive(communicator))
-    return frames
+    return await _client(communicator).receive_until(kind)
 
 
 async def subscribe(communicator: WebsocketCommunicator, since: int = 0) -> list[dict[str, Any]]:
     """Subscribe and return the replay, ``caught_up`` included."""
-    await communicator.send_json_to({"type": "subscribe", "since": since})
-    return await receive_until(communicator, "caught_up")
+    return await _client(communicator).subscribe(since)
 
 
 async def ping(communicator: WebsocketCommunicator) -> list[dict[str, Any]]:
     """Ping and return the frames sent before the pong, the pong last."""
-    await communicator.send_json_to({"type": "ping"})
-    return await receive_until(communicator, "pong")
+    client = _client(communicator)
+    await client.send_ping()
+    return await client.receive_until("pong")
 
 
 async def send_edit(
     communicator: WebsocketCommunicator, *changes: dict[str, Any], client_event_id: str | None = None
 ) -> str:
     """Send one edit message and return its client_event_id."""
-    client_event_id = client_event_id or str(uuid.uuid4())
-    await communicator.send_json_to({"type": "edit", "client_event_id": client_event_id, "changes": list(changes)})
-    return client_event_id
+    return await _client(communicator).send_edit(changes, client_event_id)
 
 
-def seqs_in(frames: list[dict[str, Any]]) -> list[int]:
-    """Return the seqs of every events frame, in the order they were sent."""
-    return [event["seq"] for frame in frames if frame["type"] == "events" for event in frame["events"]]
-
-
-def cell(row: int, col: int, value: str, base_seq: int | None = None) -> dict[str, Any]:
-    change: dict[str, Any] = {"row": row, "col": col, "value": value}
-    if base_seq is not None:
-        change["base_seq"] = base_seq
-    return change
+cell = change
+"""cell(row, col, value, base_seq=None): one change of an edit, by position."""
 
 
 def _ledger_of(sheet_id: int) -> tuple[int, list[int]]:
