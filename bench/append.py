@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.common import Ws, make_sheet, make_users, print_table, rounded
+from bench.common import Ws, answer_to, make_sheet, make_users, open_ws, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
 from bench.raw import commits_per_second
-from tests.servers import DaphneServer
+from proj.testing.servers import DaphneServer
 
 CONFIGS = [(1, 1), (4, 1), (16, 1), (4, 4), (16, 16)]  # (writers, sheets)
 WARMUP_S = 0.5
@@ -24,7 +24,7 @@ async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writ
     """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
     sockets = []
     for i in range(writers):
-        ws = await Ws.open(server, sheets[i % len(sheets)], sessionid)
+        ws = await open_ws(server, sheets[i % len(sheets)], sessionid)
         await ws.subscribe()
         sockets.append(ws)
     loop = asyncio.get_running_loop()
@@ -37,12 +37,7 @@ async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writ
         while loop.time() < window_end:
             n += 1
             cid = await ws.send_edit([(n % 1000, index % 26, f"w{index}-{n}")])
-            while True:
-                frame = await ws.recv()
-                if frame["type"] == "ack" and frame["client_event_id"] == cid:
-                    break
-                if baseline and frame["type"] == "events" and frame["events"][0]["client_event_id"] == cid:
-                    break
+            await ws.receive_until(answer_to(cid, baseline=baseline), what=f"the answer to {cid}")
             if window_start <= loop.time() < window_end:
                 counted[index] += 1
 

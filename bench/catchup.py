@@ -16,11 +16,11 @@ import psycopg
 from websockets.exceptions import ConnectionClosed
 from django.db import connection
 
-from bench.common import Ws, make_sheet, make_users, median, now_ms, print_table, rounded
+from bench.common import make_sheet, make_users, median, now_ms, open_ws, print_table, rounded
 from bench.env import BenchEnv, database_url
 from bench.seed import seed_events
 from sheets.encoding import encode_frame
-from tests.servers import DaphneServer
+from proj.testing.servers import DaphneServer
 
 REPLAY_EVENTS = 10_000
 FRAME = 500
@@ -31,9 +31,9 @@ TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 async def _subscribe_ms(server: DaphneServer, sheet: str, sessionid: str) -> tuple[float, int, int]:
     """Return ms from subscribe to caught_up, the events received and the snapshot cells received."""
-    ws = await Ws.open(server, sheet, sessionid)
+    ws = await open_ws(server, sheet, sessionid)
     started = now_ms()
-    head, frames = await ws.subscribe()
+    frames = await ws.subscribe()
     elapsed = now_ms() - started
     await ws.close()
     events = sum(len(f["events"]) for f in frames if f["type"] == "events")

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Origin
-
-from tests.servers import DaphneServer
+from proj.testing import Frame, ProtocolClient, open_client, sheet_path
+from proj.testing.servers import DaphneServer
 
 RECV_TIMEOUT = 60.0
 MAX_FRAME = 64 * 1024 * 1024
+
+Ws = ProtocolClient
+"""A bench's socket: proj.testing's protocol client, on which an error frame raises (a bench expects none)."""
 
 
 def make_users(count: int, *, prefix: str = "bench") -> list[tuple[Any, str]]:
@@ -43,47 +43,10 @@ def make_sheet(name: str, *, editors: Iterable[Any], rows: int = 1000, cols: int
     return sheet
 
 
-class Ws:
-    """One JSON websocket to a sheet."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
-
-    @classmethod
-    async def open(cls, server: DaphneServer, sheet: str, sessionid: str) -> Ws:
-        connection = await connect(
-            server.ws_url(f"/ws/sheet/{sheet}/"), origin=Origin(server.origin),
-            additional_headers={"Cookie": f"sessionid={sessionid}"}, proxy=None, max_size=MAX_FRAME,
-            open_timeout=RECV_TIMEOUT, compression=None, ping_interval=None,
-        )
-        return cls(connection)
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.connection.send(json.dumps(frame))
-
-    async def recv(self, timeout: float | None = RECV_TIMEOUT) -> dict[str, Any]:
-        """Wait at most ``timeout`` seconds (None: for ever) for the next frame; an error frame raises."""
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
-        if frame.get("type") == "error":
-            raise RuntimeError(f"error frame: {frame}")
-        return frame
-
-    async def subscribe(self, since: int = 0) -> tuple[int, list[dict[str, Any]]]:
-        """Subscribe and read up to caught_up; return its head and the frames before it."""
-        await self.send({"type": "subscribe", "since": since})
-        frames = []
-        while (frame := await self.recv())["type"] != "caught_up":
-            frames.append(frame)
-        return frame["head"], frames
-
-    async def send_edit(self, changes: Sequence[tuple[int, int, str]]) -> str:
-        client_event_id = str(uuid.uuid4())
-        await self.send({"type": "edit", "client_event_id": client_event_id,
-                         "changes": [{"row": r, "col": c, "value": v} for r, c, v in changes]})
-        return client_event_id
-
-    async def close(self) -> None:
-        await self.connection.close()
+async def open_ws(server: DaphneServer, sheet: str, sessionid: str) -> Ws:
+    """Open one socket to a sheet (not subscribed yet); every wait on it has RECV_TIMEOUT."""
+    return await open_client(server, sheet_path(sheet), sessionid=sessionid, timeout=RECV_TIMEOUT, raise_errors=True,
+                             max_size=MAX_FRAME, ping_interval=None)
 
 
 async def open_subscribed(server: DaphneServer, sheet: str, sessionids: Sequence[str], *,
@@ -93,11 +56,21 @@ async def open_subscribed(server: DaphneServer, sheet: str, sessionids: Sequence
 
     async def one(sessionid: str) -> Ws:
         async with gate:
-            ws = await Ws.open(server, sheet, sessionid)
+            ws = await open_ws(server, sheet, sessionid)
             await ws.subscribe()
             return ws
 
     return list(await asyncio.gather(*(one(s) for s in sessionids)))
+
+
+def answer_to(client_event_id: str, *, baseline: bool) -> Callable[[Frame], bool]:
+    """Match the frame that answers an edit: its ack, or for the baseline (a relay that never acks) its events."""
+    def answers(frame: Frame) -> bool:
+        if frame["type"] == "ack":
+            return bool(frame["client_event_id"] == client_event_id)
+        return baseline and frame["type"] == "events" and frame["events"][0]["client_event_id"] == client_event_id
+
+    return answers
 
 
 def now_ms() -> float:

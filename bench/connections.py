@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench.common import Ws, make_sheet, make_users, median, now_ms, open_subscribed, print_table, rounded
+from bench.common import Ws, make_sheet, make_users, median, now_ms, open_subscribed, open_ws, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
-from tests.servers import DaphneServer
+from proj.testing.servers import DaphneServer
 
 WARM = 10
 ROUNDS = 5
@@ -25,7 +25,7 @@ def rss_kib(pid: int) -> int:
 async def _measure(server: DaphneServer, sheet: str, sessionid: str, *, count: int) -> tuple[float, list[float]]:
     """Return KiB per connection and the ms for each of ROUNDS edits to reach every socket."""
     assert server.pid is not None
-    writer = await Ws.open(server, sheet, sessionid)
+    writer = await open_ws(server, sheet, sessionid)
     await writer.subscribe()
     warm = await open_subscribed(server, sheet, [sessionid] * WARM)
     before = rss_kib(server.pid)
@@ -37,10 +37,10 @@ async def _measure(server: DaphneServer, sheet: str, sessionid: str, *, count: i
         marker = f"all{k}"
 
         async def arrival(ws: Ws, marker: str = marker) -> float:
-            while True:
-                frame = await ws.recv()
-                if frame["type"] == "events" and any(e["new_value"] == marker for e in frame["events"]):
-                    return now_ms()
+            await ws.receive_until(
+                lambda f: f["type"] == "events" and any(e["new_value"] == marker for e in f["events"]),
+                what=f"the edit {marker}")
+            return now_ms()
 
         started = now_ms()
         await writer.send_edit([(0, 0, marker)])

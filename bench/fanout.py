@@ -10,9 +10,9 @@ import asyncio
 import os
 from typing import Any
 
-from bench.common import Ws, make_sheet, make_users, now_ms, open_subscribed, percentile, print_table, rounded
+from bench.common import Ws, make_sheet, make_users, now_ms, open_subscribed, open_ws, percentile, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
-from tests.servers import DaphneServer
+from proj.testing.servers import DaphneServer
 
 # 100 subscribers x 40 edits/s saturated this 2-core machine (ours and the
 # baseline queued for seconds): the default stays below that, so the figure
@@ -26,7 +26,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
                    subscribers: int, edits: int) -> tuple[list[float], int]:
     """Return every (subscriber, edit) latency in ms and the number of deliveries that never came."""
     readers = await open_subscribed(server, sheet, [reader_session] * subscribers)
-    writer = await Ws.open(server, sheet, writer_session)
+    writer = await open_ws(server, sheet, writer_session)
     await writer.subscribe()
     latencies: list[float] = []
     counted = [0] * subscribers
@@ -34,7 +34,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
 
     async def read(index: int, ws: Ws) -> None:
         while counted[index] < edits:
-            frame = await ws.recv(timeout=None if not done.is_set() else DRAIN_TIMEOUT)
+            frame = await ws.receive(timeout=None if not done.is_set() else DRAIN_TIMEOUT)
             if frame["type"] != "events":
                 continue
             arrived = now_ms()
@@ -46,7 +46,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
 
     async def drain_writer() -> None:
         while True:
-            await writer.recv(timeout=None)
+            await writer.receive(timeout=None)
 
     tasks = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(readers)]
     drainer = asyncio.create_task(drain_writer())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.common import Ws, make_sheet, make_users, median, now_ms, open_subscribed, print_table, rounded
+from bench.common import Ws, make_sheet, make_users, median, now_ms, open_subscribed, open_ws, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
-from tests.servers import DaphneServer
+from proj.testing.servers import DaphneServer
 
 SUBSCRIBERS = 20
 BLOCK_ROWS, BLOCK_COLS = 40, 25
@@ -17,7 +17,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
                    pastes: int, baseline: bool) -> list[tuple[float, float]]:
     """Return (ack ms, delivered-to-all ms) of each paste; the baseline has no ack (nan)."""
     readers = await open_subscribed(server, sheet, [reader_session] * SUBSCRIBERS)
-    writer = await Ws.open(server, sheet, writer_session)
+    writer = await open_ws(server, sheet, writer_session)
     await writer.subscribe()
     results = []
     for k in range(pastes):
@@ -27,7 +27,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
         async def delivered(ws: Ws, prefix: str = prefix) -> float:
             seen = 0
             while seen < len(changes):
-                frame = await ws.recv()
+                frame = await ws.receive()
                 if frame["type"] == "events":
                     seen += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
             return now_ms()
@@ -36,7 +36,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
             # The writer is a subscriber too, and its copy of the events may
             # come before or after its ack: count it either way.
             while True:
-                frame = await writer.recv()
+                frame = await writer.receive()
                 if frame["type"] == "events":
                     own[0] += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
                 if not baseline and frame["type"] == "ack" and frame["client_event_id"] == cid_box[0]:
@@ -51,7 +51,7 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
         ack_at, *arrivals = await asyncio.gather(acked(box, own), *(delivered(ws) for ws in readers))
         while own[0] < len(changes):
             # Read the writer's own copy before the next paste.
-            frame = await writer.recv()
+            frame = await writer.receive()
             if frame["type"] == "events":
                 own[0] += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
         results.append((ack_at - started, max(arrivals) - started))
