@@ -15,16 +15,17 @@ failure.
 import argparse
 import asyncio
 import http.cookiejar
-import json
 import os
 import re
 import ssl
 import sys
 import urllib.parse
 import urllib.request
-import uuid
+from pathlib import Path
 
-import websockets
+# The websocket client is the project's own (proj/testing, no Django needed).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from proj.testing import ErrorFrame, ProtocolClient, WebsocketTransport, new_client_event_id  # noqa: E402
 
 TIMEOUT_SECONDS = 10.0
 
@@ -85,38 +86,37 @@ def log_in(site: Site, username: str, password: str) -> None:
     check(status == 200 and landed != "/accounts/login/", f"logged in as {username} (landed on {landed})")
 
 
-async def receive_until(socket: websockets.ClientConnection, wanted: str) -> dict:
+async def receive_until(socket: ProtocolClient, wanted: str) -> dict:
     """The first frame of type `wanted`; errors fail the check."""
-    while True:
-        frame = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT_SECONDS))
-        if frame["type"] == "error":
-            check(False, f"waiting for {wanted}, got {frame}")
-        if frame["type"] == wanted:
-            return frame
+    try:
+        return (await socket.receive_until(wanted))[-1]
+    except ErrorFrame as error:
+        check(False, f"waiting for {wanted}, got {error.frame}")
+        raise
 
 
 async def edit_across_sockets(site: Site, sheet: str, clients: int) -> None:
     scheme = "wss" if site.parts.scheme == "https" else "ws"
     uri = f"{scheme}://{site.parts.netloc}/ws/sheet/{sheet}/"
-    options: dict = {"origin": site.base, "additional_headers": {"Cookie": site.cookie_header()},
-                     "max_size": None, "open_timeout": TIMEOUT_SECONDS, "proxy": None}
+    options: dict = {"origin": site.base, "cookie": site.cookie_header(), "max_size": None,
+                     "timeout": TIMEOUT_SECONDS}
     if scheme == "wss":
         options["ssl"] = site.ssl_context
     if site.connect:
         # Only the TCP destination changes; TLS and Host keep the site's name.
         host, _, port = site.connect.partition(":")
         options.update(host=host, port=int(port or (443 if scheme == "wss" else 80)))
-    sockets = [await websockets.connect(uri, **options) for _ in range(clients)]
+    sockets = [ProtocolClient(await WebsocketTransport.open(uri, **options), timeout=TIMEOUT_SECONDS,
+                              raise_errors=True) for _ in range(clients)]
     try:
         heads = []
         for socket in sockets:
-            await socket.send(json.dumps({"type": "subscribe", "since": 0}))
+            await socket.send_subscribe(0)
             heads.append((await receive_until(socket, "caught_up"))["head"])
         check(True, f"{clients} websockets subscribed to {sheet} (head {max(heads)})")
-        edit_id = str(uuid.uuid4())
+        edit_id = new_client_event_id()
         value = f"smoke {edit_id[:8]}"
-        await sockets[0].send(json.dumps(
-            {"type": "edit", "client_event_id": edit_id, "changes": [{"row": 0, "col": 0, "value": value}]}))
+        await sockets[0].send_edit([(0, 0, value)], edit_id)
         ack = await receive_until(sockets[0], "ack")
         check(ack["client_event_id"] == edit_id, f"edit acknowledged, seqs {ack['seqs']}")
         for number, socket in enumerate(sockets, 1):
