@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ledgersheet
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-postgres test-sqlite typecheck clean
+.PHONY: setup run test test-postgres test-sqlite typecheck lint clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,7 +38,7 @@ run: setup
 	@echo
 	DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) proj.asgi:application
 
-test: setup typecheck test-postgres test-sqlite
+test: setup lint typecheck test-postgres test-sqlite
 
 test-postgres:
 	SECRET_KEY=tests-only DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
@@ -47,6 +47,12 @@ test-postgres:
 test-sqlite:
 	SECRET_KEY=tests-only DATABASE_URL= REDIS_URL= \
 		$(VENV)/bin/pytest -m "not live and not browser and not postgres" $(PYTEST_ARGS)
+
+# ruff over everything we write; lint-imports keeps the layers of .importlinter
+# (docs/architecture.md, decision 13).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	SECRET_KEY=typecheck DATABASE_URL= REDIS_URL= $(VENV)/bin/mypy ledger projections

@@ -22,9 +22,9 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from ledger.services import Change, append_edit  # noqa: E402
 from sheets.models import Role, Sheet  # noqa: E402
 from sheets.services import create_sheet, grant  # noqa: E402
+from sheets.writes.edits import Change, append_edit  # noqa: E402
 
 ROWS, COLS, BLOCK_ROWS, BLOCK_COLS = 1000, 26, 40, 25
 

@@ -30,7 +30,8 @@ from django.test import Client  # noqa: E402
 from ledger.hashing import format_timestamp  # noqa: E402
 from ledger.models import Event  # noqa: E402
 from projections.models import ProjectionSnapshot  # noqa: E402
-from projections.selectors import cells_at, diff_cells  # noqa: E402
+from projections.selectors import diff_cells  # noqa: E402
+from projections.services import cells_at_filling_cache  # noqa: E402
 from sheets.models import Sheet  # noqa: E402
 
 ROWS: list[tuple[str, float, str]] = []
@@ -50,7 +51,7 @@ def main(name: str) -> None:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(auditor)
     base = f"/sheets/{name}/history/"
-    middle = Event.objects.get(sheet=sheet, seq=sheet.head // 2)
+    middle = Event.objects.get(stream__sheet=sheet, seq=sheet.head // 2)
     user = middle.broadcaster.username
     window = {
         "from": format_timestamp(middle.recorded_at),
@@ -89,12 +90,19 @@ def main(name: str) -> None:
     timed("CSV export, one user and a one-minute window", lambda: export({"user": user, **window}))
     timed("CSV export, the whole ledger", lambda: export({}))
 
-    ProjectionSnapshot.objects.filter(sheet=sheet).delete()
+    ProjectionSnapshot.objects.filter(stream__sheet=sheet).delete()
     far = sheet.head - 3_600
-    timed(f"time travel to seq {far:,}, no snapshot yet", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=far)):,} cells")
-    timed(f"time travel to seq {far:,} again (from a snapshot)", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=far)):,} cells")
-    timed("time travel to seq 123,456 (after that first trip)", lambda: f"{len(cells_at(sheet_id=sheet.pk, seq=123_456)):,} cells")
-    timed("diff of 10,000 events", lambda: f"{len(diff_cells(sheet_id=sheet.pk, from_seq=far - 10_000, to_seq=far)):,} cells differ")
+
+    def travel(seq: int) -> str:
+        return f"{len(cells_at_filling_cache(stream_id=sheet.stream_id, seq=seq)):,} cells"
+
+    def diff(from_seq: int, to_seq: int) -> str:
+        return f"{len(diff_cells(stream_id=sheet.stream_id, from_seq=from_seq, to_seq=to_seq)):,} cells differ"
+
+    timed(f"time travel to seq {far:,}, no snapshot yet", lambda: travel(far))
+    timed(f"time travel to seq {far:,} again (from a snapshot)", lambda: travel(far))
+    timed("time travel to seq 123,456 (after that first trip)", lambda: travel(123_456))
+    timed("diff of 10,000 events", lambda: diff(far - 10_000, far))
 
     def command(*args: str) -> str:
         out = io.StringIO()

@@ -13,14 +13,14 @@ import time
 from typing import Any
 
 import psycopg
-from websockets.exceptions import ConnectionClosed
 from django.db import connection
+from websockets.exceptions import ConnectionClosed
 
 from bench.common import make_sheet, make_users, median, now_ms, open_ws, print_table, rounded
 from bench.env import BenchEnv, database_url
 from bench.seed import seed_events
-from sheets.encoding import encode_frame
 from proj.testing.servers import DaphneServer
+from sheets.broadcast.encoding import encode_frame
 
 REPLAY_EVENTS = 10_000
 FRAME = 500
@@ -41,7 +41,7 @@ async def _subscribe_ms(server: DaphneServer, sheet: str, sessionid: str) -> tup
     return elapsed, events, cells
 
 
-def _raw_events_per_s(sheet_id: int, sheet_name: str) -> float:
+def _raw_events_per_s(stream_id: int, sheet_name: str) -> float:
     """Read the sheet's events in frames of 500 with psycopg, build the same dicts, encode them.
 
     Encoded as the server encodes its frames (orjson, sheets/encoding.py):
@@ -56,8 +56,8 @@ def _raw_events_per_s(sheet_id: int, sheet_name: str) -> float:
                 f'SELECT e.seq, e."row", e.col, e.old_value, e.new_value, e.broadcaster_id, u.username,'
                 f" e.client_event_id, to_char(e.recorded_at AT TIME ZONE 'UTC', '{TIMESTAMP_FORMAT}')"
                 f" FROM {table} e JOIN auth_user u ON u.id = e.broadcaster_id"
-                f" WHERE e.sheet_id = %s AND e.seq > %s ORDER BY e.seq LIMIT %s",
-                (sheet_id, after, FRAME),
+                f" WHERE e.stream_id = %s AND e.seq > %s ORDER BY e.seq LIMIT %s",
+                (stream_id, after, FRAME),
             ).fetchall()
             if not rows:
                 break
@@ -114,7 +114,7 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     replays, raws = [], []
     for _ in range(repeats):
         replays.append(asyncio.run(_subscribe_ms(ours, "catchup", sessionid)))
-        raws.append(_raw_events_per_s(small_sheet.pk, "catchup"))
+        raws.append(_raw_events_per_s(small_sheet.stream_id, "catchup"))
     assert all(events == REPLAY_EVENTS for _, events, _ in replays), replays
     raw = median(raws)
     # At daphne's defaults (1 MiB websocket messages, an outgoing budget of

@@ -24,15 +24,15 @@ async def _measure(server: DaphneServer, sheet: str, writer_session: str, reader
         prefix = f"p{k}-"
         changes = [(r, c, f"{prefix}{r}-{c}") for r in range(BLOCK_ROWS) for c in range(BLOCK_COLS)]
 
-        async def delivered(ws: Ws, prefix: str = prefix) -> float:
+        async def delivered(ws: Ws, prefix: str = prefix, expected: int = len(changes)) -> float:
             seen = 0
-            while seen < len(changes):
+            while seen < expected:
                 frame = await ws.receive()
                 if frame["type"] == "events":
                     seen += sum(1 for e in frame["events"] if e["new_value"].startswith(prefix))
             return now_ms()
 
-        async def acked(cid_box: list[str], own: list[int]) -> float:
+        async def acked(cid_box: list[str], own: list[int], prefix: str = prefix) -> float:
             # The writer is a subscriber too, and its copy of the events may
             # come before or after its ack: count it either way.
             while True:

@@ -21,7 +21,7 @@ from bench.seed import seed_events
 from projections.models import Cell
 
 
-def _raw_seconds(sheet_id: int) -> tuple[float, int]:
+def _raw_seconds(stream_id: int) -> tuple[float, int]:
     """Rebuild the latest value per cell into a scratch copy of the cells table in one statement."""
     q = connection.ops.quote_name
     cells = q(Cell._meta.db_table)
@@ -34,10 +34,10 @@ def _raw_seconds(sheet_id: int) -> tuple[float, int]:
         started = time.perf_counter()
         conn.execute("DELETE FROM bench_raw_cells")
         inserted = conn.execute(
-            'INSERT INTO bench_raw_cells (sheet_id, "row", col, value, last_seq)'
-            ' SELECT DISTINCT ON ("row", col) sheet_id, "row", col, new_value, seq FROM ledger_event'
-            ' WHERE sheet_id = %s ORDER BY "row", col, seq DESC',
-            (sheet_id,),
+            'INSERT INTO bench_raw_cells (stream_id, "row", col, value, last_seq)'
+            ' SELECT DISTINCT ON ("row", col) stream_id, "row", col, new_value, seq FROM ledger_event'
+            ' WHERE stream_id = %s ORDER BY "row", col, seq DESC',
+            (stream_id,),
         ).rowcount
         conn.commit()
         return time.perf_counter() - started, inserted
@@ -60,14 +60,14 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     seed_rate = seed_events(sheet=sheet, user=user, events=events)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    raw_s, raw_cells = _raw_seconds(sheet.pk)
+    raw_s, raw_cells = _raw_seconds(sheet.stream_id)
     # --snapshots first, so that the default rebuild then has a full set of
     # snapshots to drop, as it would on a sheet in use.
     snapshots_s, snapshots_said = _command_seconds("--snapshots")
     rebuild_s, rebuild_said = _command_seconds()
-    raw_again_s, _ = _raw_seconds(sheet.pk)
+    raw_again_s, _ = _raw_seconds(sheet.stream_id)
     raw_s = min(raw_s, raw_again_s)
-    cells = Cell.objects.filter(sheet=sheet).count()
+    cells = Cell.objects.filter(stream__sheet=sheet).count()
     print_table(f"rebuild: {events:,} events on one sheet",
                 ["what", "seconds", "cells", "events/s"],
                 [("rebuild_projections (cells; drops the snapshots)", rebuild_s, cells, events / rebuild_s),

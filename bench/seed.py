@@ -13,7 +13,7 @@ ROWS, COLS, BLOCK_ROWS, BLOCK_COLS = 1000, 26, 40, 25
 
 def seed_events(*, sheet: Any, user: Any, events: int) -> float:
     """Append ``events`` events to ``sheet`` as 40 x 25 pastes at random places; return events/s."""
-    from ledger.services import Change, append_edit
+    from sheets.writes.edits import Change, append_edit
 
     rng = random.Random(sheet.pk)
     started, done, reported = time.perf_counter(), 0, 0

@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ledger.models import Event
-from sheets.notation import a1
+from ledger.models import Event, Stream
+from ledger.notation import a1
 
 SHORT = 60
 
@@ -21,26 +21,48 @@ def _shorten(value: str) -> str:
 
 if TYPE_CHECKING:
     # ModelAdmin is generic only in django-stubs; at runtime it cannot be subscripted.
-    EventModelAdmin = admin.ModelAdmin[Event]
+    AnyModelAdmin = admin.ModelAdmin[Any]
 else:
-    EventModelAdmin = admin.ModelAdmin
+    AnyModelAdmin = admin.ModelAdmin
+
+
+class ReadOnlyAdmin(AnyModelAdmin):
+    """An admin that lists and shows, and refuses every write, to superusers too.
+
+    For the ledger (whose triggers would refuse the write anyway) and for
+    whatever is derived from it (a hand edit would only be a difference
+    for rebuild_projections --check to report).
+    """
+
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Stream)
+class StreamAdmin(ReadOnlyAdmin):
+    list_display = ("name", "head", "head_hash", "created_at")
+    search_fields = ("name",)
 
 
 @admin.register(Event)
-class EventAdmin(EventModelAdmin):
-    # Every field is read-only and every write permission is refused below,
-    # for superusers too: the admin is a viewer of the ledger, and the
-    # database triggers would refuse the write anyway.
-    list_display = ("sheet", "seq", "cell", "old", "new", "broadcaster", "recorded_at")
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("stream", "seq", "cell", "old", "new", "broadcaster", "recorded_at")
     list_display_links = ("seq",)
-    list_filter = ("sheet", "broadcaster", ("recorded_at", admin.DateFieldListFilter))
-    list_select_related = ("sheet", "broadcaster")
+    list_filter = ("stream", "broadcaster", ("recorded_at", admin.DateFieldListFilter))
+    list_select_related = ("stream", "broadcaster")
     search_fields = ("old_value", "new_value")
     search_help_text = "Search old and new values, or paste a client_event_id."
-    ordering = ("sheet", "-seq")
+    ordering = ("stream", "-seq")
     # Counting a million rows for "N total" on every page view is not worth it.
     show_full_result_count = False
-    actions = None
     readonly_fields = [field.name for field in Event._meta.fields]
 
     @admin.display(description="cell")
@@ -65,12 +87,3 @@ class EventAdmin(EventModelAdmin):
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(client_event_id=wanted), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,7 +1,32 @@
-"""The append-only ledger of cell edits."""
+"""The append-only ledger: streams of immutable events, each stream with its head."""
 
 from django.conf import settings
 from django.db import models
+
+from ledger.hashing import GENESIS_HASH
+
+
+class Stream(models.Model):
+    """One hash-chained sequence of events (a sheet's, say), and its head.
+
+    ``head`` and ``head_hash`` are the last seq and hash of the chain. They
+    are written only by ledger.services, under this row's lock, in the
+    transaction that appends the events: the lock is what makes seqs
+    gapless and hands them out in commit order (docs/architecture.md,
+    decision 1).
+    """
+
+    # The name is part of every event's hash (ledger/hashing.py): it never changes.
+    name = models.CharField(max_length=64, unique=True)
+    head = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Event(models.Model):
@@ -9,9 +34,9 @@ class Event(models.Model):
 
     TYPE = "CellChanged"
 
-    # No index of its own: every index below starts with sheet_id, and each
+    # No index of its own: every index below starts with stream_id, and each
     # one more costs every appended event an index insertion.
-    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.PROTECT, related_name="events", db_index=False)
+    stream = models.ForeignKey(Stream, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.BigIntegerField()
     row = models.IntegerField()
     col = models.IntegerField()
@@ -24,14 +49,14 @@ class Event(models.Model):
     hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["sheet_id", "seq"]
-        constraints = [models.UniqueConstraint(fields=["sheet", "seq"], name="ledger_event_unique_sheet_seq")]
+        ordering = ["stream_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="ledger_event_unique_sheet_seq")]
         indexes = [
-            models.Index(fields=["sheet", "client_event_id"], name="ledger_event_client_id"),
-            models.Index(fields=["sheet", "row", "col", "seq"], name="ledger_event_cell"),
-            models.Index(fields=["sheet", "broadcaster", "seq"], name="ledger_event_user"),
-            models.Index(fields=["sheet", "recorded_at"], name="ledger_event_time"),
+            models.Index(fields=["stream", "client_event_id"], name="ledger_event_client_id"),
+            models.Index(fields=["stream", "row", "col", "seq"], name="ledger_event_cell"),
+            models.Index(fields=["stream", "broadcaster", "seq"], name="ledger_event_user"),
+            models.Index(fields=["stream", "recorded_at"], name="ledger_event_time"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.sheet_id}#{self.seq} ({self.row},{self.col})"
+        return f"{self.stream_id}#{self.seq} ({self.row},{self.col})"

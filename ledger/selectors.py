@@ -10,54 +10,58 @@ from django.db import connections
 from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from ledger.hashing import format_timestamp
-from ledger.models import Event
-from sheets.models import Sheet
+from ledger.hashing import EVENT_FIELDS, format_timestamp
+from ledger.models import Event, Stream
+from ledger.serialization import EventRow
 
 
-def _events(sheet_id: int) -> QuerySet[Event]:
-    return Event.objects.filter(sheet_id=sheet_id).select_related("broadcaster").order_by("seq")
+def _events(stream_id: int) -> QuerySet[Event]:
+    return Event.objects.filter(stream_id=stream_id).select_related("broadcaster").order_by("seq")
 
 
-def sheet_head(*, sheet_id: int) -> int:
-    """Return the sheet's last committed seq."""
-    return Sheet.objects.filter(pk=sheet_id).values_list("head", flat=True).get()
+def stream_head(*, stream_id: int) -> int:
+    """Return the stream's last committed seq."""
+    return Stream.objects.filter(pk=stream_id).values_list("head", flat=True).get()
 
 
-def events_after(*, sheet_id: int, after: int, limit: int, upto: int | None = None) -> list[Event]:
+def streams_named(name: str | None) -> QuerySet[Stream]:
+    """Return every stream by name, or the one named ``name`` (possibly none)."""
+    streams = Stream.objects.order_by("name")
+    return streams if name is None else streams.filter(name=name)
+
+
+def events_after(*, stream_id: int, after: int, limit: int, upto: int | None = None) -> list[Event]:
     """Return up to ``limit`` events with ``after < seq <= upto``, ascending."""
-    queryset = _events(sheet_id).filter(seq__gt=after)
+    queryset = _events(stream_id).filter(seq__gt=after)
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)
     return list(queryset[:limit])
 
 
-# seq, row, col, old_value, new_value, broadcaster_id, broadcaster's username,
-# client_event_id (hyphenated), recorded_at (as ledger.hashing.format_timestamp).
-EventRow = tuple[int, int, int, str, str, int, str, str, str]
-
-_ROW_FIELDS = ("seq", "row", "col", "old_value", "new_value", "broadcaster_id")
+# The columns that need no conversion: every field but the last two of EVENT_FIELDS.
+_PLAIN_FIELDS = EVENT_FIELDS[:-2]
+assert EVENT_FIELDS[-2:] == ("client_event_id", "recorded_at")
 
 
 class _UtcTimestampText(Func):
     """A timestamptz as format_timestamp renders it ("YYYY-MM-DDTHH:MM:SS.ffffffZ"), formatted by PostgreSQL.
 
     With Django's tz loader in place psycopg parses every timestamptz in
-    Python, which was the largest part of a replay's time; text is loaded
-    in C and is already the string the protocol sends.
+    Python, once per event of a replay; text is loaded in C and is already
+    the string the protocol sends.
     """
 
     template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     output_field = TextField()
 
 
-def event_rows_after(*, sheet_id: int, after: int, limit: int, upto: int | None = None) -> list[EventRow]:
+def event_rows_after(*, stream_id: int, after: int, limit: int, upto: int | None = None) -> list[EventRow]:
     """Return up to ``limit`` events with ``after < seq <= upto``, ascending, as plain rows (see EventRow).
 
     The replay path: the same events as events_after without building a
     model instance per event.
     """
-    queryset = Event.objects.filter(sheet_id=sheet_id, seq__gt=after)
+    queryset = Event.objects.filter(stream_id=stream_id, seq__gt=after)
     if upto is not None:
         queryset = queryset.filter(seq__lte=upto)
     # What event.broadcaster.get_username() returns, joined in the same query.
@@ -67,15 +71,12 @@ def event_rows_after(*, sheet_id: int, after: int, limit: int, upto: int | None 
         return list(
             queryset.annotate(
                 cid_text=Cast("client_event_id", TextField()), at_text=_UtcTimestampText(F("recorded_at"))
-            ).values_list(*_ROW_FIELDS, username_field, "cid_text", "at_text")[:limit]
+            ).values_list(*_PLAIN_FIELDS, "cid_text", "at_text", username_field)[:limit]
         )
     # Elsewhere (SQLite) the column forms differ (a UUID as 32 hex digits,
     # microseconds omitted when zero): convert the loaded values in Python.
-    rows = queryset.values_list(*_ROW_FIELDS, username_field, "client_event_id", "recorded_at")[:limit]
-    return [
-        (seq, row, col, old, new, uid, username, str(cid), format_timestamp(at))
-        for seq, row, col, old, new, uid, username, cid, at in rows
-    ]
+    rows = queryset.values_list(*_PLAIN_FIELDS, "client_event_id", "recorded_at", username_field)[:limit]
+    return [(*plain, str(cid), format_timestamp(at), username) for *plain, cid, at, username in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +92,9 @@ class EventFilter:
     seq_to: int | None = None
 
 
-def filtered_events(*, sheet_id: int, filters: EventFilter) -> QuerySet[Event]:
-    """Return the sheet's events matching every given filter, ascending by seq."""
-    queryset = _events(sheet_id)
+def filtered_events(*, stream_id: int, filters: EventFilter) -> QuerySet[Event]:
+    """Return the stream's events matching every given filter, ascending by seq."""
+    queryset = _events(stream_id)
     if filters.user_id is not None:
         queryset = queryset.filter(broadcaster_id=filters.user_id)
     if filters.row is not None:
@@ -111,9 +112,9 @@ def filtered_events(*, sheet_id: int, filters: EventFilter) -> QuerySet[Event]:
     return queryset
 
 
-def events_page(*, sheet_id: int, filters: EventFilter, after: int, limit: int) -> tuple[list[Event], int | None]:
+def events_page(*, stream_id: int, filters: EventFilter, after: int, limit: int) -> tuple[list[Event], int | None]:
     """Return one keyset page of filtered events after ``after`` and the ``after`` of the next page."""
-    page = list(filtered_events(sheet_id=sheet_id, filters=filters).filter(seq__gt=after)[: limit + 1])
+    page = list(filtered_events(stream_id=stream_id, filters=filters).filter(seq__gt=after)[: limit + 1])
     if len(page) > limit:
         return page[:limit], page[limit - 1].seq
     return page, None

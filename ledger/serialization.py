@@ -1,29 +1,33 @@
-"""The JSON form of an event (PROTOCOL.md section 1)."""
+"""The JSON form of an event (docs/protocol.md, "Events")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ledger.hashing import format_timestamp
+from ledger.hashing import EVENT_FIELDS, EVENT_TYPE, format_timestamp
 from ledger.models import Event
-from ledger.selectors import EventRow
+
+# What ledger.selectors.event_rows_after returns per event: EVENT_FIELDS, then the broadcaster's username.
+EventRow = tuple[Any, ...]
+_ROW_KEYS = (*EVENT_FIELDS, "broadcaster")
+
+
+def event_record(event: Event, *, recorded_at: str | None = None) -> dict[str, Any]:
+    """Return the hashed fields of an event (EVENT_FIELDS), in their canonical form.
+
+    ``recorded_at``: the event's time already formatted, for a batch that
+    shares one (formatting is a noticeable part of a large paste).
+    """
+    record = {name: getattr(event, name) for name in EVENT_FIELDS}
+    record["client_event_id"] = str(event.client_event_id)
+    record["recorded_at"] = recorded_at if recorded_at is not None else format_timestamp(event.recorded_at)
+    return record
 
 
 def event_to_dict(event: Event, *, sheet_name: str, with_hashes: bool = False) -> dict[str, Any]:
     """Render an event whose broadcaster is loaded (select_related) or cached."""
-    data: dict[str, Any] = {
-        "seq": event.seq,
-        "type": Event.TYPE,
-        "sheet": sheet_name,
-        "row": event.row,
-        "col": event.col,
-        "old_value": event.old_value,
-        "new_value": event.new_value,
-        "broadcaster_id": event.broadcaster_id,
-        "broadcaster": event.broadcaster.get_username(),
-        "client_event_id": str(event.client_event_id),
-        "recorded_at": format_timestamp(event.recorded_at),
-    }
+    data: dict[str, Any] = {"type": EVENT_TYPE, "sheet": sheet_name, **event_record(event)}
+    data["broadcaster"] = event.broadcaster.get_username()
     if with_hashes:
         data["prev_hash"] = event.prev_hash
         data["hash"] = event.hash
@@ -36,20 +40,5 @@ def event_rows_to_dicts(rows: list[EventRow], *, sheet_name: str) -> list[dict[s
     One comprehension over plain tuples: a replay renders thousands of
     events per frame, and this is most of its Python time.
     """
-    kind = Event.TYPE
-    return [
-        {
-            "seq": seq,
-            "type": kind,
-            "sheet": sheet_name,
-            "row": row,
-            "col": col,
-            "old_value": old_value,
-            "new_value": new_value,
-            "broadcaster_id": broadcaster_id,
-            "broadcaster": broadcaster,
-            "client_event_id": client_event_id,
-            "recorded_at": recorded_at,
-        }
-        for seq, row, col, old_value, new_value, broadcaster_id, broadcaster, client_event_id, recorded_at in rows
-    ]
+    keys = _ROW_KEYS
+    return [{"type": EVENT_TYPE, "sheet": sheet_name, **dict(zip(keys, row, strict=True))} for row in rows]

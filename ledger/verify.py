@@ -1,42 +1,25 @@
-"""Verify a sheet's ledger: gapless seqs, an unbroken hash chain, and a head that matches.
+"""Verify a stream (a sheet's ledger): gapless seqs, an unbroken hash chain, and a head that matches.
 
 The check itself (``verify_chain``) is a pure function over an iterator of
 records, so it runs on a database cursor, on a CSV export or on a list in a
-test alike; ``verify_sheet`` is the shell that streams the records from the
+test alike; ``verify_stream`` is the shell that streams the records from the
 database in constant memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
-from typing import NamedTuple
 
-from django.db import connection, transaction
+from ledger.db import one_snapshot
+from ledger.hashing import GENESIS_HASH, LedgerRecord, format_timestamp, record_hash
+from ledger.models import Event, Stream
 
-from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
-from ledger.models import Event
-from sheets.models import Sheet
+__all__ = ["Finding", "LedgerRecord", "StreamReport", "recompute_hash", "verify_chain", "verify_stream"]
 
 CHUNK_SIZE = 2_000
-
-
-class LedgerRecord(NamedTuple):
-    """The stored fields of one event, as the chain hashes them (recorded_at in canonical form)."""
-
-    seq: int
-    row: int
-    col: int
-    old_value: str
-    new_value: str
-    broadcaster_id: int
-    client_event_id: str
-    recorded_at: str
-    prev_hash: str
-    hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +31,7 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
-class SheetReport:
+class StreamReport:
     sheet: str
     head: int
     head_hash: str
@@ -62,18 +45,7 @@ class SheetReport:
 
 def recompute_hash(record: LedgerRecord, *, sheet: str) -> str:
     """Return the hash the record should carry given its own prev_hash and content."""
-    canonical = canonical_bytes(
-        sheet=sheet,
-        seq=record.seq,
-        row=record.row,
-        col=record.col,
-        old_value=record.old_value,
-        new_value=record.new_value,
-        broadcaster_id=record.broadcaster_id,
-        client_event_id=record.client_event_id,
-        recorded_at=record.recorded_at,
-    )
-    return chain_hash(record.prev_hash, canonical)
+    return record_hash(record, sheet=sheet)
 
 
 def verify_chain(
@@ -126,58 +98,36 @@ def verify_chain(
     return checked, None
 
 
-def _records(sheet_id: int) -> Iterator[LedgerRecord]:
+def _records(stream_id: int) -> Iterator[LedgerRecord]:
     rows = (
-        Event.objects.filter(sheet_id=sheet_id)
+        Event.objects.filter(stream_id=stream_id)
         .order_by("seq")
-        .values_list(
-            "seq", "row", "col", "old_value", "new_value", "broadcaster_id", "client_event_id", "recorded_at",
-            "prev_hash", "hash",
-        )
+        .values_list(*LedgerRecord._fields)
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for seq, row, col, old, new, broadcaster_id, client_event_id, recorded_at, prev_hash, digest in rows:
+    for *plain, client_event_id, recorded_at, prev_hash, digest in rows:
         assert isinstance(recorded_at, datetime)
-        yield LedgerRecord(
-            seq, row, col, old, new, broadcaster_id, str(client_event_id), format_timestamp(recorded_at), prev_hash,
-            digest,
-        )
+        yield LedgerRecord._make((*plain, str(client_event_id), format_timestamp(recorded_at), prev_hash, digest))
 
 
-@contextmanager
-def _one_snapshot() -> Iterator[None]:
-    # The head and the events must be read from one snapshot, or an append
-    # committing mid-check would look like an event beyond the head. On
-    # PostgreSQL a REPEATABLE READ transaction gives that, and inside a
-    # transaction .iterator() streams through a server-side cursor instead of
-    # materialising a WITH HOLD cursor. SQLite's atomic() would BEGIN
-    # IMMEDIATE (settings) and block every writer for the whole check, so
-    # there the race is handled in verify_sheet instead.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield
-    else:
-        yield
-
-
-def _events_beyond_head(*, sheet_id: int, head: int) -> bool:
-    if not Event.objects.filter(sheet_id=sheet_id, seq__gt=head).exists():
+def _events_beyond_head(*, stream_id: int, head: int) -> bool:
+    if not Event.objects.filter(stream_id=stream_id, seq__gt=head).exists():
         return False
     # An append advances the head in the same transaction as its events, so
     # extra events under a head that has not moved since it was read were
     # not appended by the ledger (on SQLite an append may commit mid-check).
-    return Sheet.objects.filter(pk=sheet_id).values_list("head", flat=True).get() == head
+    return Stream.objects.filter(pk=stream_id).values_list("head", flat=True).get() == head
 
 
-def verify_sheet(
-    *, sheet_id: int, on_progress: Callable[[int], None] | None = None, anchors: Mapping[int, str] | None = None
-) -> SheetReport:
-    """Stream the sheet's events from the database and verify them against its head."""
-    with _one_snapshot():
-        name, head, head_hash = Sheet.objects.filter(pk=sheet_id).values_list("name", "head", "head_hash").get()
-        records = _records(sheet_id)
+def verify_stream(
+    *, stream_id: int, on_progress: Callable[[int], None] | None = None, anchors: Mapping[int, str] | None = None
+) -> StreamReport:
+    """Stream the events from the database and verify them against the stream's head."""
+    # Long: on SQLite outside a transaction, where an append may commit
+    # mid-check (bounded by the head below, and _events_beyond_head).
+    with one_snapshot(brief=False):
+        name, head, head_hash = Stream.objects.filter(pk=stream_id).values_list("name", "head", "head_hash").get()
+        records = _records(stream_id)
         # Events appended after the head was read are not this check's
         # business: stop at the head, then look past it separately below.
         bounded = takewhile(lambda record: record.seq <= head, records)
@@ -186,6 +136,6 @@ def verify_sheet(
         )
         # A head_hash mismatch at the head is better explained by events
         # beyond it, when there are some: the head was rewound.
-        if (finding is None or finding.seq >= head) and _events_beyond_head(sheet_id=sheet_id, head=head):
+        if (finding is None or finding.seq >= head) and _events_beyond_head(stream_id=stream_id, head=head):
             finding = Finding(head + 1, f"seq {head + 1} is beyond the sheet's head {head}")
-    return SheetReport(sheet=name, head=head, head_hash=head_hash, checked=checked, finding=finding)
+    return StreamReport(sheet=name, head=head, head_hash=head_hash, checked=checked, finding=finding)

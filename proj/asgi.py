@@ -16,9 +16,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-from proj.startup import check_redis  # noqa: E402
-
 from proj.routing import websocket_urlpatterns  # noqa: E402
+from proj.startup import check_redis  # noqa: E402
 
 if settings.REDIS_URL:
     # Fail the process at start with a clear message rather than accept

@@ -38,7 +38,7 @@ async def _channel_layer_ok() -> bool:
         await asyncio.wait_for(layer.send(channel, {"type": "healthz"}), CHECK_TIMEOUT_SECONDS)
         message = await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT_SECONDS)
         return message.get("type") == "healthz"
-    except (RedisError, OSError, asyncio.TimeoutError):
+    except (TimeoutError, RedisError, OSError):
         logger.warning("health check: channel layer unreachable", exc_info=True)
         return False
 

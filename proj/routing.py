@@ -1,9 +1,5 @@
 """Websocket routes."""
 
-from django.urls import re_path
+from sheets.live.routing import websocket_urlpatterns
 
-from sheets.consumers import SheetConsumer
-
-websocket_urlpatterns = [
-    re_path(r"^ws/sheet/(?P<sheet_name>[^/]+)/$", SheetConsumer.as_asgi()),
-]
+__all__ = ["websocket_urlpatterns"]

@@ -10,5 +10,5 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("sheets.urls")),
+    path("", include("sheets.web.urls")),
 ]

@@ -10,19 +10,19 @@ class Cell(models.Model):
     answers base_seq conflict checks; readers show non-empty cells only.
     """
 
-    # Served by the unique (sheet, row, col) index; a second one would only slow every upsert.
-    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.CASCADE, related_name="cells", db_index=False)
+    # Served by the unique (stream, row, col) index; a second one would only slow every upsert.
+    stream = models.ForeignKey("ledger.Stream", on_delete=models.CASCADE, related_name="cells", db_index=False)
     row = models.IntegerField()
     col = models.IntegerField()
     value = models.TextField(blank=True)
     last_seq = models.BigIntegerField()
 
     class Meta:
-        ordering = ["sheet_id", "row", "col"]
-        constraints = [models.UniqueConstraint(fields=["sheet", "row", "col"], name="projections_cell_unique")]
+        ordering = ["stream_id", "row", "col"]
+        constraints = [models.UniqueConstraint(fields=["stream", "row", "col"], name="projections_cell_unique")]
 
     def __str__(self) -> str:
-        return f"{self.sheet_id}({self.row},{self.col})={self.value!r}"
+        return f"{self.stream_id}({self.row},{self.col})={self.value!r}"
 
 
 class ProjectionSnapshot(models.Model):
@@ -35,14 +35,14 @@ class ProjectionSnapshot(models.Model):
     a per-row header for every cell of every snapshot.
     """
 
-    sheet = models.ForeignKey("sheets.Sheet", on_delete=models.CASCADE, related_name="snapshots")
+    stream = models.ForeignKey("ledger.Stream", on_delete=models.CASCADE, related_name="snapshots")
     seq = models.BigIntegerField()
     cells = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["sheet_id", "seq"]
-        constraints = [models.UniqueConstraint(fields=["sheet", "seq"], name="projections_snapshot_unique")]
+        ordering = ["stream_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="projections_snapshot_unique")]
 
     def __str__(self) -> str:
-        return f"{self.sheet_id}@{self.seq}"
+        return f"{self.stream_id}@{self.seq}"

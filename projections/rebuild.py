@@ -6,9 +6,10 @@ the fold computes, without shipping a million events through Python.
 
 The snapshots are a cache for time travel, not part of the projection a
 reader of the sheet sees: a rebuild drops them, and time travel takes them
-again as it goes (``snapshots_due``). Refolding every event to take them
-all cost fifteen times the cells statement on a million events, so that
-is asked for (``snapshots=True``, ``--snapshots``), not done by default.
+again as it goes (``snapshots_due``). Taking them all means refolding
+every event of the ledger in Python, far slower than the cells statement
+on a long ledger (docs/benchmarks.md), so that is asked for
+(``snapshots=True``, ``--snapshots``), not done by default.
 """
 
 from __future__ import annotations
@@ -20,52 +21,52 @@ from typing import Any
 from django.db import connection, transaction
 
 from ledger.models import Event
+from ledger.services import lock_stream
 from projections.fold import Cells, CellState, Coord, non_empty
 from projections.models import Cell, ProjectionSnapshot
 from projections.snapshots import decode, fold_with_checkpoints, record_snapshots, snapshot_interval
-from sheets.models import Sheet
 
 Progress = Callable[[int], None]
 
 
 def _latest_per_cell_sql() -> str:
-    """Return a SELECT of (sheet_id, row, col, value, last_seq) of one sheet's latest event per cell."""
+    """Return a SELECT of (stream_id, row, col, value, last_seq) of one stream's latest event per cell."""
     q = connection.ops.quote_name
     events, row, col = q(Event._meta.db_table), q("row"), q("col")
     if connection.vendor == "postgresql":
         return (
-            f"SELECT DISTINCT ON ({row}, {col}) sheet_id, {row}, {col}, new_value, seq FROM {events}"
-            f" WHERE sheet_id = %s ORDER BY {row}, {col}, seq DESC"
+            f"SELECT DISTINCT ON ({row}, {col}) stream_id, {row}, {col}, new_value, seq FROM {events}"
+            f" WHERE stream_id = %s ORDER BY {row}, {col}, seq DESC"
         )
     # Elsewhere: join each cell's max(seq) back to its event; the
-    # (sheet, row, col, seq) index serves both sides.
+    # (stream, row, col, seq) index serves both sides.
     return (
-        f"SELECT e.sheet_id, e.{row}, e.{col}, e.new_value, e.seq FROM {events} e"
-        f" JOIN (SELECT {row}, {col}, MAX(seq) AS seq FROM {events} WHERE sheet_id = %s GROUP BY {row}, {col}) m"
+        f"SELECT e.stream_id, e.{row}, e.{col}, e.new_value, e.seq FROM {events} e"
+        f" JOIN (SELECT {row}, {col}, MAX(seq) AS seq FROM {events} WHERE stream_id = %s GROUP BY {row}, {col}) m"
         f" ON e.{row} = m.{row} AND e.{col} = m.{col} AND e.seq = m.seq"
-        f" WHERE e.sheet_id = %s"
+        f" WHERE e.stream_id = %s"
     )
 
 
-def _params(sheet_id: int) -> list[int]:
-    return [sheet_id] if connection.vendor == "postgresql" else [sheet_id, sheet_id]
+def _params(stream_id: int) -> list[int]:
+    return [stream_id] if connection.vendor == "postgresql" else [stream_id, stream_id]
 
 
-def _expected_cells(sheet_id: int) -> Cells:
+def _expected_cells(stream_id: int) -> Cells:
     with connection.cursor() as cursor:
-        cursor.execute(_latest_per_cell_sql(), _params(sheet_id))
+        cursor.execute(_latest_per_cell_sql(), _params(stream_id))
         return {(row, col): CellState(value=value, last_seq=seq) for _, row, col, value, seq in cursor.fetchall()}
 
 
-def _stored_cells(sheet_id: int) -> Iterator[tuple[Coord, CellState]]:
-    rows = Cell.objects.filter(sheet_id=sheet_id).values_list("row", "col", "value", "last_seq").iterator(chunk_size=5000)
+def _stored_cells(stream_id: int) -> Iterator[tuple[Coord, CellState]]:
+    rows = Cell.objects.filter(stream_id=stream_id).values_list("row", "col", "value", "last_seq").iterator(chunk_size=5000)
     for row, col, value, last_seq in rows:
         yield (row, col), CellState(value=value, last_seq=last_seq)
 
 
-def _ledger_events(sheet_id: int, head: int) -> Iterator[object]:
+def _ledger_events(stream_id: int, head: int) -> Iterator[object]:
     return (
-        Event.objects.filter(sheet_id=sheet_id, seq__lte=head)
+        Event.objects.filter(stream_id=stream_id, seq__lte=head)
         .order_by("seq")
         .values_list("seq", "row", "col", "new_value", named=True)
         .iterator(chunk_size=5000)
@@ -116,36 +117,36 @@ class RebuildReport:
     snapshots: int  # snapshots taken again (only when asked for)
 
 
-def _rebuild_cells(sheet_id: int) -> tuple[int, int]:
-    # Inside the caller's transaction: the sheet row lock keeps appends out
+def _rebuild_cells(stream_id: int) -> tuple[int, int]:
+    # Inside the caller's transaction: the stream's lock keeps appends out
     # for the delete and the insert, so no event can commit between them and
-    # be missing from the result (append_edit takes the same lock first).
-    head = Sheet.objects.select_for_update().filter(pk=sheet_id).values_list("head", flat=True).get()
-    Cell.objects.filter(sheet_id=sheet_id).delete()
+    # be missing from the result (every append takes the same lock first).
+    head = lock_stream(stream_id=stream_id).head
+    Cell.objects.filter(stream_id=stream_id).delete()
     table, q = Cell._meta.db_table, connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {q(table)} (sheet_id, {q('row')}, {q('col')}, value, last_seq) {_latest_per_cell_sql()}",
-            _params(sheet_id),
+            f"INSERT INTO {q(table)} (stream_id, {q('row')}, {q('col')}, value, last_seq) {_latest_per_cell_sql()}",
+            _params(stream_id),
         )
         return head, cursor.rowcount
 
 
-def _take_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> int:
+def _take_snapshots(stream_id: int, head: int, on_progress: Progress | None) -> int:
     # Events up to a committed head never change, so the snapshots need no
     # lock: appends go on while the ledger is folded.
     stored = 0
 
     def store(seq: int, cells: Cells) -> None:
         nonlocal stored
-        stored += record_snapshots(sheet_id=sheet_id, snapshots=[(seq, cells)])
+        stored += record_snapshots(stream_id=stream_id, snapshots=[(seq, cells)])
 
     # Nor a transaction: a reader meanwhile folds from an older snapshot or
     # from seq 1, slower but just as right (and may store one first, which
     # ignore_conflicts keeps), and on SQLite a transaction would hold the
     # write lock for the whole fold.
     fold_with_checkpoints(
-        _counting(_ledger_events(sheet_id, head), on_progress),  # type: ignore[arg-type]
+        _counting(_ledger_events(stream_id, head), on_progress),  # type: ignore[arg-type]
         {},
         every=snapshot_interval(),
         checkpoint=store,
@@ -153,26 +154,26 @@ def _take_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> i
     return stored
 
 
-def rebuild_sheet(*, sheet_id: int, snapshots: bool = False, on_progress: Progress | None = None) -> RebuildReport:
-    """Replace the sheet's cells with what the ledger says and drop its snapshots; take them all again if asked."""
+def rebuild_sheet(*, stream_id: int, snapshots: bool = False, on_progress: Progress | None = None) -> RebuildReport:
+    """Replace the stream's cells with what the ledger says and drop its snapshots; take them all again if asked."""
     with transaction.atomic():
-        head, cells = _rebuild_cells(sheet_id)
+        head, cells = _rebuild_cells(stream_id)
         # Dropped with the cells, all or nothing: a snapshot that was wrong
         # must not outlive a rebuild, and one that was right is worth less
         # than the fold it would take to tell (time travel retakes it).
-        dropped, _ = ProjectionSnapshot.objects.filter(sheet_id=sheet_id).delete()
-    taken = _take_snapshots(sheet_id, head, on_progress) if snapshots else 0
+        dropped, _ = ProjectionSnapshot.objects.filter(stream_id=stream_id).delete()
+    taken = _take_snapshots(stream_id, head, on_progress) if snapshots else 0
     return RebuildReport(head=head, cells=cells, dropped=dropped, snapshots=taken)
 
 
-def _check_cells(sheet_id: int) -> tuple[int, list[CellDifference]]:
+def _check_cells(stream_id: int) -> tuple[int, list[CellDifference]]:
     with transaction.atomic():
         # Locked like a rebuild, so that an append committing mid-check
         # cannot show up as a difference; nothing is written.
-        head = Sheet.objects.select_for_update().filter(pk=sheet_id).values_list("head", flat=True).get()
-        expected = _expected_cells(sheet_id)
+        head = lock_stream(stream_id=stream_id).head
+        expected = _expected_cells(stream_id)
         differences = []
-        for coord, stored in _stored_cells(sheet_id):
+        for coord, stored in _stored_cells(stream_id):
             wanted = expected.pop(coord, None)
             if wanted != stored:
                 differences.append(CellDifference(row=coord[0], col=coord[1], stored=stored, expected=wanted))
@@ -190,8 +191,8 @@ def _matches(stored: Any, cells: Cells) -> bool:
         return False
 
 
-def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> list[int]:
-    snapshots = ProjectionSnapshot.objects.filter(sheet_id=sheet_id)
+def _check_snapshots(stream_id: int, head: int, on_progress: Progress | None) -> list[int]:
+    snapshots = ProjectionSnapshot.objects.filter(stream_id=stream_id)
     unvisited = set(snapshots.filter(seq__lte=head).values_list("seq", flat=True))
     if not unvisited:
         return []  # nothing to compare: no fold (right after a rebuild, say)
@@ -206,7 +207,7 @@ def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> 
     # Only as far as the last snapshot: beyond it there is nothing to compare.
     last = max(unvisited)
     fold_with_checkpoints(
-        _counting(_ledger_events(sheet_id, last), on_progress),  # type: ignore[arg-type]
+        _counting(_ledger_events(stream_id, last), on_progress),  # type: ignore[arg-type]
         {},
         every=snapshot_interval(),
         checkpoint=compare,
@@ -216,8 +217,8 @@ def _check_snapshots(sheet_id: int, head: int, on_progress: Progress | None) -> 
     return sorted(bad + list(unvisited))
 
 
-def check_sheet(*, sheet_id: int, on_progress: Progress | None = None) -> CheckReport:
-    """Compare the sheet's cells and snapshots with the ledger; write nothing."""
-    head, cells = _check_cells(sheet_id)
-    snapshots = _check_snapshots(sheet_id, head, on_progress)
+def check_sheet(*, stream_id: int, on_progress: Progress | None = None) -> CheckReport:
+    """Compare the stream's cells and snapshots with the ledger; write nothing."""
+    head, cells = _check_cells(stream_id)
+    snapshots = _check_snapshots(stream_id, head, on_progress)
     return CheckReport(head=head, cells=cells, snapshots=snapshots)

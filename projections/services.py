@@ -1,4 +1,4 @@
-"""Reading and writing the cells table from inside the ledger's transaction."""
+"""Writes of the projection: the cells table inside the append transaction, and the time-travel snapshot cache."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from django.db import connection
 
 from projections.fold import Cells, CellState, Coord
 from projections.models import Cell
+from projections.selectors import cells_at
+from projections.snapshots import nearest_snapshot, record_snapshots, snapshot_interval, snapshots_due
 
 
-def load_cells(*, sheet_id: int, coords: Iterable[Coord]) -> Cells:
+def load_cells(*, stream_id: int, coords: Iterable[Coord]) -> Cells:
     """Return the stored state of the given cells (absent cells are left out)."""
     wanted = set(coords)
     if not wanted:
@@ -20,7 +22,7 @@ def load_cells(*, sheet_id: int, coords: Iterable[Coord]) -> Cells:
     found: Cells = {}
     # Filter by the row and column sets in SQL, then keep exact pairs: one
     # query whatever the shape of the edit (a paste is a rectangle anyway).
-    for row, col, value, last_seq in Cell.objects.filter(sheet_id=sheet_id, row__in=rows, col__in=cols).values_list(
+    for row, col, value, last_seq in Cell.objects.filter(stream_id=stream_id, row__in=rows, col__in=cols).values_list(
         "row", "col", "value", "last_seq"
     ):
         if (row, col) in wanted:
@@ -28,22 +30,22 @@ def load_cells(*, sheet_id: int, coords: Iterable[Coord]) -> Cells:
     return found
 
 
-def store_cells(*, sheet_id: int, cells: Mapping[Coord, CellState]) -> None:
+def store_cells(*, stream_id: int, cells: Mapping[Coord, CellState]) -> None:
     """Upsert the given cell states."""
     if not cells:
         return
     if connection.vendor == "postgresql":
         # One statement of four arrays instead of a Cell instance and five
-        # prepared values per cell: a third of the time for a large paste.
+        # prepared values per cell (docs/benchmarks.md has the figures).
         q = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {q(Cell._meta.db_table)} (sheet_id, {q('row')}, {q('col')}, value, last_seq)"
+                f"INSERT INTO {q(Cell._meta.db_table)} (stream_id, {q('row')}, {q('col')}, value, last_seq)"
                 " SELECT %s, * FROM unnest(%s::integer[], %s::integer[], %s::text[], %s::bigint[])"
-                f" ON CONFLICT (sheet_id, {q('row')}, {q('col')})"
+                f" ON CONFLICT (stream_id, {q('row')}, {q('col')})"
                 " DO UPDATE SET value = EXCLUDED.value, last_seq = EXCLUDED.last_seq",
                 [
-                    sheet_id,
+                    stream_id,
                     [row for row, _ in cells],
                     [col for _, col in cells],
                     [state.value for state in cells.values()],
@@ -53,10 +55,27 @@ def store_cells(*, sheet_id: int, cells: Mapping[Coord, CellState]) -> None:
         return
     Cell.objects.bulk_create(
         [
-            Cell(sheet_id=sheet_id, row=row, col=col, value=state.value, last_seq=state.last_seq)
+            Cell(stream_id=stream_id, row=row, col=col, value=state.value, last_seq=state.last_seq)
             for (row, col), state in cells.items()
         ],
         update_conflicts=True,
-        unique_fields=["sheet", "row", "col"],
+        unique_fields=["stream", "row", "col"],
         update_fields=["value", "last_seq"],
     )
+
+
+def cells_at_filling_cache(*, stream_id: int, seq: int) -> Cells:
+    """Return the non-empty cells right after event ``seq``, storing the snapshots the fold passes that are due.
+
+    Time travel as a page does it: selectors.cells_at folds, and the
+    snapshots it leaves behind (snapshots.snapshots_due says which, and why)
+    make the next trip near there quick. A write, so a service.
+    """
+    start = nearest_snapshot(stream_id=stream_id, seq=seq)[0]
+    due = snapshots_due(start=start, seq=seq, every=snapshot_interval())
+
+    def store(at: int, state: Cells) -> None:
+        if at in due:
+            record_snapshots(stream_id=stream_id, snapshots=[(at, state)])
+
+    return cells_at(stream_id=stream_id, seq=seq, checkpoint=store)

@@ -3,13 +3,13 @@
 When they are taken: never on the append path (it must stay as short as
 the row lock allows). ``rebuild_projections`` drops them all (they are a
 cache); with ``--snapshots`` it takes one at every multiple of
-``SHEETS_SNAPSHOT_EVERY``. ``cells_at`` stores a few at the multiples its
-fold passes (``snapshots_due``): the last one, so that a second trip there
-is quick, and a handful spread over the way, so that a trip anywhere
-earlier folds at most a fraction of the distance. Storing all of them made
-a first trip to the end of a million events six times slower (a hundred
-snapshots of every cell); storing only the last left a trip just below it
-folding from the far start.
+``SHEETS_SNAPSHOT_EVERY``. Time travel (services.cells_at_filling_cache)
+stores a few at the multiples its fold passes (``snapshots_due``): the
+last one, so that a second trip there is quick, and a handful spread over
+the way, so that a trip anywhere earlier folds at most a fraction of the
+distance. Storing all of them would make a first long trip write a copy
+of every cell at every multiple it passes; storing only the last would
+leave a trip just below it folding from the far start.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ def snapshots_due(*, start: int, seq: int, every: int, most: int = SPREAD) -> se
     return {first + ((count - 1) * i // most) * every for i in range(1, most + 1)}
 
 
-def nearest_snapshot(*, sheet_id: int, seq: int) -> tuple[int, Cells]:
+def nearest_snapshot(*, stream_id: int, seq: int) -> tuple[int, Cells]:
     """Return the latest snapshot at or before ``seq`` as (its seq, its cells), or (0, no cells)."""
     found = (
-        ProjectionSnapshot.objects.filter(sheet_id=sheet_id, seq__lte=seq)
+        ProjectionSnapshot.objects.filter(stream_id=stream_id, seq__lte=seq)
         .order_by("-seq")
         .values_list("seq", "cells")
         .first()
@@ -74,9 +74,11 @@ def nearest_snapshot(*, sheet_id: int, seq: int) -> tuple[int, Cells]:
 
 
 def fold_with_checkpoints(
-    events: Iterable[FoldableEvent], cells: Cells, *, every: int, checkpoint: Callable[[int, Cells], None]
+    events: Iterable[FoldableEvent], cells: Cells, *, every: int, checkpoint: Callable[[int, Cells], None] | None
 ) -> Cells:
     """Fold ascending events onto ``cells``, calling ``checkpoint(seq, cells)`` after every multiple of ``every``."""
+    if checkpoint is None:
+        return fold(events, cells)
     batch: list[FoldableEvent] = []
     for event in events:
         batch.append(event)
@@ -87,11 +89,11 @@ def fold_with_checkpoints(
     return fold(batch, cells)
 
 
-def record_snapshots(*, sheet_id: int, snapshots: Sequence[tuple[int, Cells]]) -> int:
+def record_snapshots(*, stream_id: int, snapshots: Sequence[tuple[int, Cells]]) -> int:
     """Store snapshots that are not stored yet; return how many were given."""
     if not snapshots:
         return 0
-    rows = [ProjectionSnapshot(sheet_id=sheet_id, seq=seq, cells=encode(cells)) for seq, cells in snapshots]
+    rows = [ProjectionSnapshot(stream_id=stream_id, seq=seq, cells=encode(cells)) for seq, cells in snapshots]
     # Two readers folding past the same multiple at once store the same
     # derived state: whichever commits second has nothing to add.
     ProjectionSnapshot.objects.bulk_create(rows, ignore_conflicts=True)

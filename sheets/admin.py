@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from ledger.services import create_stream
 from sheets.models import Membership, Sheet
 from sheets.services import announce_access_change, revoke_memberships
 
@@ -23,12 +24,22 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Sheet)
 class SheetAdmin(admin.ModelAdmin):
     list_display = ("name", "title", "rows", "cols", "head", "created_at")
+    list_select_related = ("stream",)
     search_fields = ("name", "title")
-    # The head and its hash are the end of the ledger's chain, written only
-    # by append_edit under the row lock; an edit here would make
-    # verify_ledger fail (or, worse, hide a truncated ledger).
-    readonly_fields = ("head", "head_hash", "created_at")
+    # The stream's head and hash are the end of the ledger's chain, written
+    # only by the ledger under its row lock; they are shown, never edited.
+    readonly_fields = ("stream", "head", "created_at")
     inlines = (MembershipInline,)
+
+    @admin.display(description="head")
+    def head(self, sheet: Sheet) -> int:
+        return sheet.stream.head
+
+    def save_model(self, request: HttpRequest, obj: Sheet, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            if not change:
+                obj.stream = create_stream(name=obj.name)
+            super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         super().save_formset(request, form, formset, change)

@@ -1,4 +1,8 @@
-"""Errors of the sheets app."""
+"""Errors of the sheets app: the consumer maps them to protocol error frames, the views to 4xx JSON."""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class SheetError(Exception):
@@ -11,3 +15,40 @@ class SheetNotFound(SheetError):
 
 class UserNotFound(SheetError):
     pass
+
+
+class EditRejected(Exception):
+    """An operation was refused and nothing was appended; ``code`` is its protocol error code."""
+
+    code = "invalid_message"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidEdit(EditRejected):
+    code = "invalid_message"
+
+
+class TooManyChanges(EditRejected):
+    code = "too_many_changes"
+
+
+class ValueTooLong(EditRejected):
+    code = "value_too_long"
+
+
+class OutOfRange(EditRejected):
+    code = "out_of_range"
+
+
+class Forbidden(EditRejected):
+    code = "forbidden"
+
+
+class Conflict(EditRejected):
+    """A change's base_seq is older than the cell's last change; ``details['cells']`` holds their state."""
+
+    code = "conflict"

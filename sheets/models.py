@@ -5,7 +5,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 SHEET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-GENESIS_HASH = "0" * 64
 MAX_ROWS = 1_000_000
 MAX_COLS = 18_278  # A..ZZZ
 
@@ -15,10 +14,8 @@ class Sheet(models.Model):
     title = models.CharField(max_length=200, blank=True)
     rows = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_ROWS)])
     cols = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_COLS)])
-    # Written only by ledger.services.append_edit, under the row lock: the
-    # last seq and hash of the sheet's chain.
-    head = models.BigIntegerField(default=0)
-    head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # The sheet's events, their seq and the head of their hash chain.
+    stream = models.OneToOneField("ledger.Stream", on_delete=models.PROTECT, related_name="sheet")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -26,6 +23,11 @@ class Sheet(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def head(self) -> int:
+        """The sheet's last seq: the head of its stream (loaded with it, or by one more query)."""
+        return self.stream.head
 
 
 class Role(models.TextChoices):

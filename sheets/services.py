@@ -1,4 +1,4 @@
-"""Writes about sheets and access rights (never cells: those go through the ledger)."""
+"""Writes about sheets and access rights (never cells: those go through sheets.writes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ledger.broadcast import notify_sheet_from_sync
+from ledger.services import create_stream
+from sheets.broadcast.announce import notify_sheet_from_sync
 from sheets.exceptions import SheetError, UserNotFound
 from sheets.models import Membership, Role, Sheet
 
@@ -30,9 +31,10 @@ def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_user
         raise SheetError(f"a sheet named {name!r} already exists")
     sheet = Sheet(name=name, rows=rows, cols=cols, title=title or name)
     try:
-        sheet.full_clean()
+        sheet.full_clean(exclude=["stream"])
     except ValidationError as exc:
         raise SheetError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from None
+    sheet.stream = create_stream(name=name)
     sheet.save()
     if owner is not None:
         Membership.objects.create(sheet=sheet, user=owner, role=Role.OWNER)
@@ -71,5 +73,5 @@ def revoke_memberships(memberships: Iterable[Membership]) -> None:
 
 
 def announce_access_change(*, sheet_id: int) -> None:
-    """Ask every open socket on the sheet to read its user's rights again (sheets.consumers closes the revoked)."""
+    """Ask every open socket on the sheet to read its user's rights again (sheets.live.consumer closes the revoked)."""
     notify_sheet_from_sync(sheet_id=sheet_id, message={"type": "sheet.access"}, what="an access change")

@@ -8,15 +8,37 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
-from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash, format_timestamp
-from ledger.services import AppendResult, Change, append_edit
+from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash
+from ledger.serialization import event_record
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
+from sheets.writes.edits import AppendResult, Change, append_edit
 
 PASSWORD = "correct-horse-battery"
+
+# What each marker needs beyond a plain `pytest` (SQLite, in-memory layer);
+# `make test` provides all of it. Without it a marked test is skipped, saying why.
+_NEEDS = {
+    "postgres": ("PostgreSQL: set DATABASE_URL (make test does)", lambda: _on_postgres()),
+    "live": ("PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (make test does)",
+             lambda: _on_postgres() and bool(settings.REDIS_URL)),
+    "browser": ("PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (make test does)",
+                lambda: _on_postgres() and bool(settings.REDIS_URL)),
+}
+
+
+def _on_postgres() -> bool:
+    return bool(settings.DATABASES["default"]["ENGINE"].endswith("postgresql"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (reason, available) in _NEEDS.items():
+        if item.get_closest_marker(marker) is not None and not available():
+            pytest.skip(f"needs {reason}")
 _counter = itertools.count(1)
 
 
@@ -109,17 +131,7 @@ def assert_hash_chain(sheet: Sheet, events: Sequence[Any]) -> None:
     prev_hash = GENESIS_HASH
     for event in events:
         assert event.prev_hash == prev_hash, f"{sheet.name}: chain broken before seq {event.seq}"
-        canonical = canonical_bytes(
-            sheet=sheet.name,
-            seq=event.seq,
-            row=event.row,
-            col=event.col,
-            old_value=event.old_value,
-            new_value=event.new_value,
-            broadcaster_id=event.broadcaster_id,
-            client_event_id=str(event.client_event_id),
-            recorded_at=format_timestamp(event.recorded_at),
-        )
+        canonical = canonical_bytes(sheet=sheet.name, **event_record(event))
         assert event.hash == chain_hash(prev_hash, canonical), f"{sheet.name}: hash of seq {event.seq} does not verify"
         prev_hash = event.hash
-    assert sheet.head_hash == prev_hash, f"{sheet.name}: head_hash is not the hash of the last event"
+    assert sheet.stream.head_hash == prev_hash, f"{sheet.name}: head_hash is not the hash of the last event"

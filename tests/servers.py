@@ -37,8 +37,6 @@ from collections.abc import Generator, Iterator
 import pytest
 
 from proj.testing.servers import SERVERS_KEY, DaphneServer, DaphneServers, server_env
-# Re-exported for the tests that import them from here.
-from proj.testing.servers import database_url, wait_until  # noqa: F401
 
 __all__ = ["daphne_servers", "pytest_runtest_makereport"]
 

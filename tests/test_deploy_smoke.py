@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from proj.testing.servers import DaphneServers
 from tests.conftest import PASSWORD
 from tests.live.conftest import LIVE_ENV, team  # noqa: F401
-from tests.servers import DaphneServers, daphne_servers, pytest_runtest_makereport  # noqa: F401
+from tests.servers import daphne_servers, pytest_runtest_makereport  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
@@ -30,7 +31,7 @@ def test_smoke_logs_in_edits_and_sees_every_socket_receive_the_edit(daphne_serve
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok    socket 3 received the edit live" in result.stdout
     assert result.stdout.rstrip().endswith("all checks passed")
-    assert team.sheet.events.count() == 1
+    assert team.sheet.stream.events.count() == 1
 
 
 def test_smoke_fails_at_login_with_a_wrong_password(daphne_servers: DaphneServers, team):  # noqa: F811
@@ -38,4 +39,4 @@ def test_smoke_fails_at_login_with_a_wrong_password(daphne_servers: DaphneServer
     result = smoke(server.base_url, team.alice.username, team.sheet.name, "not-" + PASSWORD)
     assert result.returncode == 1
     assert "FAIL  logged in as" in result.stdout
-    assert team.sheet.events.count() == 0
+    assert team.sheet.stream.events.count() == 0

@@ -50,9 +50,13 @@ function quote(value) {
   return `“${short}”`;
 }
 
-// The server names cells 0-based ("row 3, col 1"); people read "B4".
-function humanize(text) {
-  return String(text).replace(/\(?row (\d+), col (\d+)\)?/g, (_, row, col) => cellName(Number(row), Number(col)));
+// An error about one cell carries its 0-based position in "row" and "col";
+// people read "B4", so the message is headed with the cell's name.
+function errorText(frame) {
+  const message = String(frame.message);
+  return Number.isInteger(frame.row) && Number.isInteger(frame.col)
+    ? `${cellName(frame.row, frame.col)}: ${message}`
+    : message;
 }
 
 function notify(options) {
@@ -155,7 +159,7 @@ function start(initial) {
         return;
       }
       refresh(touched);
-      notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: humanize(frame.message), code: frame.code });
+      notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: errorText(frame), code: frame.code });
     },
     onError(frame) {
       const retried = frame.code === "rate_limited" || frame.code === "unavailable";
@@ -163,7 +167,7 @@ function start(initial) {
       notify({
         kind: retried || slow ? "warning" : "error",
         title: ERROR_TITLES[frame.code] || "Error:",
-        text: retried ? `${humanize(frame.message)} Your edits will be sent again.` : humanize(frame.message),
+        text: retried ? `${errorText(frame)} Your edits will be sent again.` : errorText(frame),
         code: frame.code,
       });
     },

@@ -43,8 +43,8 @@ def run(plan: dict[str, Any]) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from ledger.exceptions import Conflict
-    from ledger.services import Change, append_edit
+    from sheets.exceptions import Conflict
+    from sheets.writes.edits import Change, append_edit
 
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in={e["user_id"] for e in plan["edits"]})}
     connection.ensure_connection()

@@ -30,7 +30,7 @@ def admin_client(client, make_user):
 
 
 def event_of(sheet, seq: int) -> Event:
-    return Event.objects.get(sheet=sheet, seq=seq)
+    return Event.objects.get(stream__sheet=sheet, seq=seq)
 
 
 def listed_seqs(response) -> list[int]:
@@ -38,19 +38,19 @@ def listed_seqs(response) -> list[int]:
 
 
 def test_the_changelist_lists_events_with_their_cell_in_a1_notation(admin_client, sheet):
-    response = admin_client.get("/admin/ledger/event/", {"sheet__id__exact": sheet.pk})
+    response = admin_client.get("/admin/ledger/event/", {"stream__id__exact": sheet.stream_id})
     assert response.status_code == 200
     assert listed_seqs(response) == [1, 2]
     assert "B4 (3, 1)" in response.content.decode()
 
 
 def test_the_changelist_filters_by_broadcaster(admin_client, sheet, bob):
-    response = admin_client.get("/admin/ledger/event/", {"sheet__id__exact": sheet.pk, "broadcaster__id__exact": bob.pk})
+    response = admin_client.get("/admin/ledger/event/", {"stream__id__exact": sheet.stream_id, "broadcaster__id__exact": bob.pk})
     assert listed_seqs(response) == [2]
 
 
 def test_the_changelist_searches_values_and_client_event_ids(admin_client, sheet):
-    response = admin_client.get("/admin/ledger/event/", {"sheet__id__exact": sheet.pk, "q": "budget"})
+    response = admin_client.get("/admin/ledger/event/", {"stream__id__exact": sheet.stream_id, "q": "budget"})
     assert listed_seqs(response) == [1]
     wanted = event_of(sheet, 2).client_event_id
     response = admin_client.get("/admin/ledger/event/", {"q": str(wanted)})
@@ -61,7 +61,7 @@ def test_the_changelist_filters_by_date(admin_client, sheet):
     today = timezone.now().date()
     def between(first, last):
         return admin_client.get("/admin/ledger/event/", {
-            "sheet__id__exact": sheet.pk,
+            "stream__id__exact": sheet.stream_id,
             "recorded_at__gte": f"{first} 00:00:00+00:00",
             "recorded_at__lt": f"{last} 00:00:00+00:00",
         })
@@ -112,7 +112,7 @@ def test_the_sheet_admin_shows_the_head_read_only(admin_client, sheet):
 
 
 def test_the_cells_admin_refuses_writes_too(admin_client, sheet):
-    cell = Cell.objects.get(sheet=sheet, row=3, col=1)
+    cell = Cell.objects.get(stream__sheet=sheet, row=3, col=1)
     assert admin_client.get(f"/admin/projections/cell/{cell.pk}/delete/").status_code == 403
     assert admin_client.get("/admin/projections/cell/add/").status_code == 403
     assert admin_client.get("/admin/projections/cell/").status_code == 200

@@ -24,12 +24,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from ledger.models import Event
+from proj.testing.servers import database_url, wait_until
 from projections.fold import fold
 from projections.models import Cell
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
 from tests.conftest import assert_hash_chain, unique
-from tests.servers import database_url, wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 WRITERS = 4
@@ -208,7 +208,7 @@ def _assert_answers(outcomes: dict[str, list[dict[str, Any]]], planned: dict[str
 def _assert_sheet_holds_exactly_the_appended_edits(
     sheet: Sheet, appended: dict[str, Any], outcomes: dict[str, list[dict[str, Any]]], seed: int
 ) -> None:
-    events = list(Event.objects.filter(sheet=sheet).order_by("seq"))
+    events = list(Event.objects.filter(stream__sheet=sheet).order_by("seq"))
     assert [e.seq for e in events] == list(range(1, sheet.head + 1)), f"seed {seed}: {sheet.name} has gaps"
     by_id: dict[str, list[Event]] = defaultdict(list)
     for event in events:
@@ -223,5 +223,5 @@ def _assert_sheet_holds_exactly_the_appended_edits(
         assert {e.broadcaster_id for e in group} == {edit["user_id"]}
     assert_hash_chain(sheet, events)
     _assert_each_old_value_is_the_previous_new_value(events)
-    stored = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
+    stored = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)}
     assert stored == {coord: (state.value, state.last_seq) for coord, state in fold(events).items()}

@@ -9,12 +9,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from ledger.broadcast import group_name
-from ledger.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges
 from ledger.models import Event
-from ledger.services import AppendResult, Change, EditRequest, append_edits
 from projections.fold import fold
 from projections.models import Cell
+from sheets.broadcast.announce import group_name
+from sheets.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges
+from sheets.writes.edits import AppendResult, Change, EditRequest, append_edits
 from tests.conftest import assert_hash_chain, edit
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def request(user, *changes, client_event_id=None):
 
 
 def stored(sheet):
-    return list(Event.objects.filter(sheet=sheet).order_by("seq"))
+    return list(Event.objects.filter(stream__sheet=sheet).order_by("seq"))
 
 
 def test_a_batch_gets_consecutive_seqs_in_request_order(sheet, alice, bob):
@@ -49,7 +49,7 @@ def test_a_batch_gets_consecutive_seqs_in_request_order(sheet, alice, bob):
     sheet.refresh_from_db()
     assert sheet.head == 4
     assert_hash_chain(sheet, events)
-    assert {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)} == {
+    assert {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)} == {
         coord: (state.value, state.last_seq) for coord, state in fold(events).items()
     }
 
@@ -81,7 +81,7 @@ def test_an_edit_conflicts_with_an_earlier_edit_of_the_same_batch(sheet, alice, 
     assert outcomes[0].seqs == [2]
     assert isinstance(outcomes[1], Conflict)
     assert outcomes[1].details["cells"] == [{"row": 0, "col": 0, "value": "alice", "last_seq": 2}]
-    assert Cell.objects.get(sheet=sheet, row=0, col=0).value == "alice"
+    assert Cell.objects.get(stream__sheet=sheet, row=0, col=0).value == "alice"
 
 
 def test_a_retry_in_the_same_batch_is_answered_with_the_first_seqs(sheet, alice, bob):

@@ -7,11 +7,11 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from ledger.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
 from ledger.models import Event
-from ledger.services import Change
 from projections.models import Cell
+from sheets.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
 from sheets.models import Sheet
+from sheets.writes.edits import Change
 from tests.conftest import assert_hash_chain, edit
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +23,11 @@ def sheet(make_sheet, alice):
 
 
 def seqs_of(sheet: Sheet) -> list[int]:
-    return list(Event.objects.filter(sheet=sheet).order_by("seq").values_list("seq", flat=True))
+    return list(Event.objects.filter(stream__sheet=sheet).order_by("seq").values_list("seq", flat=True))
 
 
 def cells_of(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
-    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
+    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)}
 
 
 def test_seqs_start_at_one_and_have_no_gaps(sheet, alice):
@@ -48,7 +48,7 @@ def test_seqs_are_per_sheet(make_sheet, alice):
 def test_event_records_old_and_new_value_and_the_editor(sheet, alice):
     edit(sheet, alice, (2, 3, "10"))
     edit(sheet, alice, (2, 3, "12"))
-    event = Event.objects.get(sheet=sheet, seq=2)
+    event = Event.objects.get(stream__sheet=sheet, seq=2)
     assert (event.row, event.col, event.old_value, event.new_value) == (2, 3, "10", "12")
     assert event.broadcaster_id == alice.pk
 
@@ -57,7 +57,7 @@ def test_multi_change_edit_is_consecutive_and_shares_its_client_event_id(sheet, 
     client_event_id = uuid.uuid4()
     result = edit(sheet, alice, (0, 0, "a"), (0, 0, "b"), (1, 1, "c"), client_event_id=client_event_id)
     assert result.seqs == [1, 2, 3]
-    events = list(Event.objects.filter(sheet=sheet).order_by("seq"))
+    events = list(Event.objects.filter(stream__sheet=sheet).order_by("seq"))
     assert {e.client_event_id for e in events} == {client_event_id}
     assert [(e.old_value, e.new_value) for e in events] == [("", "a"), ("a", "b"), ("", "c")]
     assert cells_of(sheet) == {(0, 0): ("b", 2), (1, 1): ("c", 3)}
@@ -159,27 +159,27 @@ def test_hash_chain_links_every_event_and_recomputes(sheet, alice):
     edit(sheet, alice, (0, 0, "a"), (0, 1, "ünïcødé ✓"))
     edit(sheet, alice, (0, 0, "b"))
     sheet.refresh_from_db()
-    assert_hash_chain(sheet, list(Event.objects.filter(sheet=sheet).order_by("seq")))
+    assert_hash_chain(sheet, list(Event.objects.filter(stream__sheet=sheet).order_by("seq")))
 
 
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE ledger_event SET new_value = 'forged' WHERE sheet_id = %s",
-        "DELETE FROM ledger_event WHERE sheet_id = %s",
+        "UPDATE ledger_event SET new_value = 'forged' WHERE stream_id = %s",
+        "DELETE FROM ledger_event WHERE stream_id = %s",
     ],
 )
 def test_the_database_refuses_to_change_or_delete_events(sheet, alice, statement):
     edit(sheet, alice, (0, 0, "original"))
     with pytest.raises(DatabaseError, match="immutable"):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [sheet.pk])
-    assert Event.objects.get(sheet=sheet, seq=1).new_value == "original"
+            cursor.execute(statement, [sheet.stream_id])
+    assert Event.objects.get(stream__sheet=sheet, seq=1).new_value == "original"
 
 
 def test_the_orm_cannot_delete_an_event_either(sheet, alice):
     edit(sheet, alice, (0, 0, "original"))
     with pytest.raises(DatabaseError, match="immutable"):
         with transaction.atomic():
-            Event.objects.filter(sheet=sheet).delete()
+            Event.objects.filter(stream__sheet=sheet).delete()
     assert seqs_of(sheet) == [1]

@@ -16,4 +16,4 @@ def test_postgres_refuses_truncate(committed_db, make_sheet, make_user):
     with pytest.raises(DatabaseError, match="immutable"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("TRUNCATE ledger_event CASCADE")
-    assert Event.objects.filter(sheet=sheet).count() == 1
+    assert Event.objects.filter(stream__sheet=sheet).count() == 1

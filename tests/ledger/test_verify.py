@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ledger.hashing import canonical_bytes, chain_hash, format_timestamp
-from ledger.models import Event
+from ledger.models import Event, Stream
 from ledger.progress import Progress
 from ledger.verify import LedgerRecord, verify_chain
 from sheets.models import Sheet
@@ -89,20 +89,20 @@ def test_an_unknown_sheet_is_an_error():
 
 
 def test_a_changed_value_is_named_by_its_seq(sheet, tamper):
-    sql("UPDATE ledger_event SET new_value = %s WHERE sheet_id = %s AND seq = 3", ["forged", sheet.pk])
+    sql("UPDATE ledger_event SET new_value = %s WHERE stream_id = %s AND seq = 3", ["forged", sheet.stream_id])
     with pytest.raises(CommandError, match=rf"sheet {sheet.name}: first bad seq 3: hash does not match"):
         run(sheet.name)
 
 
 def test_a_changed_author_is_named_by_its_seq(sheet, tamper, make_user):
     mallory = make_user()
-    sql("UPDATE ledger_event SET broadcaster_id = %s WHERE sheet_id = %s AND seq = 2", [mallory.pk, sheet.pk])
+    sql("UPDATE ledger_event SET broadcaster_id = %s WHERE stream_id = %s AND seq = 2", [mallory.pk, sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 2: hash does not match"):
         run(sheet.name)
 
 
 def test_a_changed_event_with_a_recomputed_hash_breaks_the_next_link(sheet, tamper):
-    event = Event.objects.get(sheet=sheet, seq=3)
+    event = Event.objects.get(stream__sheet=sheet, seq=3)
     forged = chain_hash(
         event.prev_hash,
         canonical_bytes(
@@ -111,48 +111,48 @@ def test_a_changed_event_with_a_recomputed_hash_breaks_the_next_link(sheet, tamp
             recorded_at=format_timestamp(event.recorded_at),
         ),
     )
-    sql("UPDATE ledger_event SET new_value = 'forged', hash = %s WHERE sheet_id = %s AND seq = 3", [forged, sheet.pk])
+    sql("UPDATE ledger_event SET new_value = 'forged', hash = %s WHERE stream_id = %s AND seq = 3", [forged, sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 4: prev_hash does not match the hash of seq 3"):
         run(sheet.name)
 
 
 def test_a_deleted_event_is_named_by_its_seq(sheet, tamper):
-    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 3", [sheet.pk])
+    sql("DELETE FROM ledger_event WHERE stream_id = %s AND seq = 3", [sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 3: seq 3 is missing"):
         run(sheet.name)
 
 
 def test_a_deleted_last_event_is_caught_by_the_head(sheet, tamper):
-    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 5", [sheet.pk])
+    sql("DELETE FROM ledger_event WHERE stream_id = %s AND seq = 5", [sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 5: seq 5 is missing: the sheet's head is 5"):
         run(sheet.name)
 
 
 def test_two_reordered_events_are_named_by_the_first_seq(sheet, tamper):
-    sql("UPDATE ledger_event SET seq = -1 WHERE sheet_id = %s AND seq = 2", [sheet.pk])
-    sql("UPDATE ledger_event SET seq = 2 WHERE sheet_id = %s AND seq = 4", [sheet.pk])
-    sql("UPDATE ledger_event SET seq = 4 WHERE sheet_id = %s AND seq = -1", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = -1 WHERE stream_id = %s AND seq = 2", [sheet.stream_id])
+    sql("UPDATE ledger_event SET seq = 2 WHERE stream_id = %s AND seq = 4", [sheet.stream_id])
+    sql("UPDATE ledger_event SET seq = 4 WHERE stream_id = %s AND seq = -1", [sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 2: prev_hash does not match the hash of seq 1"):
         run(sheet.name)
 
 
 def test_two_reordered_adjacent_events_are_named_by_the_first_seq(sheet, tamper):
-    sql("UPDATE ledger_event SET seq = -1 WHERE sheet_id = %s AND seq = 4", [sheet.pk])
-    sql("UPDATE ledger_event SET seq = 4 WHERE sheet_id = %s AND seq = 5", [sheet.pk])
-    sql("UPDATE ledger_event SET seq = 5 WHERE sheet_id = %s AND seq = -1", [sheet.pk])
+    sql("UPDATE ledger_event SET seq = -1 WHERE stream_id = %s AND seq = 4", [sheet.stream_id])
+    sql("UPDATE ledger_event SET seq = 4 WHERE stream_id = %s AND seq = 5", [sheet.stream_id])
+    sql("UPDATE ledger_event SET seq = 5 WHERE stream_id = %s AND seq = -1", [sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 4"):
         run(sheet.name)
 
 
 def test_a_head_behind_the_ledger_is_caught(sheet):
     # The sheets table has no trigger: rewinding the head needs no privilege.
-    Sheet.objects.filter(pk=sheet.pk).update(head=4)
+    Stream.objects.filter(sheet=sheet).update(head=4)
     with pytest.raises(CommandError, match="first bad seq 5: seq 5 is beyond the sheet's head 4"):
         run(sheet.name)
 
 
 def test_a_wrong_head_hash_is_caught(sheet):
-    Sheet.objects.filter(pk=sheet.pk).update(head_hash="f" * 64)
+    Stream.objects.filter(sheet=sheet).update(head_hash="f" * 64)
     with pytest.raises(CommandError, match="first bad seq 5: the sheet's head_hash does not match"):
         run(sheet.name)
 
@@ -160,7 +160,7 @@ def test_a_wrong_head_hash_is_caught(sheet):
 def test_one_bad_sheet_fails_the_run_and_the_others_are_still_reported(sheet, make_sheet, alice, tamper):
     good = make_sheet(editors=[alice])
     edit(good, alice, (0, 0, "x"))
-    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 1", [sheet.pk])
+    sql("DELETE FROM ledger_event WHERE stream_id = %s AND seq = 1", [sheet.stream_id])
     out = io.StringIO()
     with pytest.raises(CommandError, match=rf"sheet {sheet.name}: first bad seq 1") as failure:
         call_command("verify_ledger", stdout=out)
@@ -213,20 +213,20 @@ def test_progress_is_drawn_on_a_terminal_only():
 
 
 def test_a_published_anchor_that_still_matches_passes(sheet):
-    event = Event.objects.get(sheet=sheet, seq=3)
+    event = Event.objects.get(stream__sheet=sheet, seq=3)
     assert "ok, 5 events" in run(sheet.name, "--anchor", f"3:{event.hash}")
 
 
 def test_the_ok_line_prints_the_head_to_publish(sheet):
-    assert f"head 5:{sheet.head_hash}" in run(sheet.name)
+    assert f"head 5:{sheet.stream.head_hash}" in run(sheet.name)
 
 
 def test_a_whole_chain_rewritten_consistently_is_caught_only_by_an_anchor(sheet, tamper):
-    published = Event.objects.get(sheet=sheet, seq=5).hash
+    published = Event.objects.get(stream__sheet=sheet, seq=5).hash
     # Rewrite seq 2 and re-chain every later event and the head, as someone
     # with database access and this code could.
-    prev = Event.objects.get(sheet=sheet, seq=1).hash
-    for event in Event.objects.filter(sheet=sheet, seq__gte=2).order_by("seq"):
+    prev = Event.objects.get(stream__sheet=sheet, seq=1).hash
+    for event in Event.objects.filter(stream__sheet=sheet, seq__gte=2).order_by("seq"):
         value = "forged" if event.seq == 2 else event.new_value
         digest = chain_hash(prev, canonical_bytes(
             sheet=sheet.name, seq=event.seq, row=event.row, col=event.col, old_value=event.old_value,
@@ -236,16 +236,16 @@ def test_a_whole_chain_rewritten_consistently_is_caught_only_by_an_anchor(sheet,
         sql("UPDATE ledger_event SET new_value = %s, prev_hash = %s, hash = %s WHERE id = %s",
             [value, prev, digest, event.pk])
         prev = digest
-    Sheet.objects.filter(pk=sheet.pk).update(head_hash=prev)
+    Stream.objects.filter(sheet=sheet).update(head_hash=prev)
     assert "ok, 5 events" in run(sheet.name)
     with pytest.raises(CommandError, match="first bad seq 5: hash differs from the published anchor"):
         run(sheet.name, "--anchor", f"5:{published}")
 
 
 def test_an_anchor_beyond_a_truncated_ledger_is_caught(sheet, tamper):
-    published = Event.objects.get(sheet=sheet, seq=5).hash
-    sql("DELETE FROM ledger_event WHERE sheet_id = %s AND seq = 5", [sheet.pk])
-    Sheet.objects.filter(pk=sheet.pk).update(head=4, head_hash=Event.objects.get(sheet=sheet, seq=4).hash)
+    published = Event.objects.get(stream__sheet=sheet, seq=5).hash
+    sql("DELETE FROM ledger_event WHERE stream_id = %s AND seq = 5", [sheet.stream_id])
+    Stream.objects.filter(sheet=sheet).update(head=4, head_hash=Event.objects.get(stream__sheet=sheet, seq=4).hash)
     assert "ok, 4 events" in run(sheet.name)
     with pytest.raises(CommandError, match="first bad seq 5: the anchor at seq 5 is beyond the ledger's end at 4"):
         run(sheet.name, "--anchor", f"5:{published}")

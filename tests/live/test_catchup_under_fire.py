@@ -152,7 +152,7 @@ def crew(daphne_servers: DaphneServers, make_user: Callable[..., Any]) -> Crew:
     servers = daphne_servers.start(2, env=LIVE_ENV)
     alice, bob, carol = make_user(), make_user(), make_user()
     writers = [(user, HttpSession(server.base_url).login(user.username, PASSWORD))
-               for user, server in zip((alice, bob), servers)]
+               for user, server in zip((alice, bob), servers, strict=True)]
     api = HttpSession(servers[0].base_url)
     api.login(carol.username, PASSWORD)
     return Crew(servers=servers, writers=writers, reader=carol, reader_sessionid=api.sessionid or "", api=api)
@@ -163,7 +163,7 @@ async def run(plan: Plan, crew: Crew, sheet: Sheet) -> tuple[list[SheetClient], 
     rng = random.Random(plan.seed)
     progress = Progress()
     writers = [SheetClient(server, sheet.name, sessionid, name=f"writer {i}@daphne-{i + 1}")
-               for i, (server, (_, sessionid)) in enumerate(zip(crew.servers, crew.writers))]
+               for i, (server, (_, sessionid)) in enumerate(zip(crew.servers, crew.writers, strict=True))]
     readers = [SheetClient(crew.servers[p.server], sheet.name, crew.reader_sessionid, name=f"reader {i}")
                for i, p in enumerate(plan.readers)]
     for writer in writers:
@@ -176,7 +176,7 @@ async def run(plan: Plan, crew: Crew, sheet: Sheet) -> tuple[list[SheetClient], 
         await progress.finish()
 
     await asyncio.gather(all_writes(), *(read(r, p, servers=crew.servers, progress=progress)
-                                         for r, p in zip(readers, plan.readers)))
+                                         for r, p in zip(readers, plan.readers, strict=True)))
     rejoins = progress.rejoins_under_fire
     event("rejoins while writing: " + ("5+" if rejoins >= 5 else str(rejoins)))
     head = max(seq for writer in writers for seqs in writer.acks.values() for seq in seqs)

@@ -38,7 +38,7 @@ async def still_answers(client: ProtocolClient) -> None:
 
 
 async def appended(team) -> bool:
-    return await sync_to_async(Event.objects.filter(sheet=team.sheet).exists)()
+    return await sync_to_async(Event.objects.filter(stream__sheet=team.sheet).exists)()
 
 
 def edit_with_value(length: int) -> str:

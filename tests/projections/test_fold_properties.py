@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.fold import CellState, Cells, OutOfOrderEvent, apply, fold, non_empty
+from projections.fold import Cells, CellState, OutOfOrderEvent, apply, fold, non_empty
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def event_logs(draw: st.DrawFn, max_size: int = 40) -> list[Record]:
     writes = draw(st.lists(st.tuples(coords, values), max_size=max_size))
     gaps = draw(st.lists(st.integers(1, 3), min_size=len(writes), max_size=len(writes)))
     seq, log = 0, []
-    for ((row, col), value), gap in zip(writes, gaps):
+    for ((row, col), value), gap in zip(writes, gaps, strict=True):
         seq += gap
         log.append(Record(seq=seq, row=row, col=col, new_value=value))
     return log
@@ -65,7 +65,7 @@ def test_folding_in_one_go_equals_folding_in_any_split(events, data):
 def test_folding_in_many_pieces_equals_folding_in_one_go(events, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(events)), max_size=5), label="cuts"))
     cells: Cells = {}
-    for start, end in zip([0, *cuts], [*cuts, len(events)]):
+    for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True):
         cells = fold(events[start:end], cells)
     assert cells == fold(events)
 

@@ -13,6 +13,7 @@ from projections.fold import Cells, fold, non_empty
 from projections.models import Cell, ProjectionSnapshot
 from projections.rebuild import rebuild_sheet
 from projections.selectors import cells_at
+from projections.services import cells_at_filling_cache
 from sheets.models import Sheet
 from tests.conftest import edit
 
@@ -31,20 +32,20 @@ def sheet(make_sheet, alice) -> Sheet:
 
 
 def table(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
-    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet=sheet)}
+    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)}
 
 
 def folded(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
-    cells = fold(Event.objects.filter(sheet=sheet).order_by("seq"))
+    cells = fold(Event.objects.filter(stream__sheet=sheet).order_by("seq"))
     return {coord: (state.value, state.last_seq) for coord, state in cells.items()}
 
 
 def folded_non_empty(sheet: Sheet, seq: int) -> Cells:
-    return non_empty(fold(Event.objects.filter(sheet=sheet, seq__lte=seq).order_by("seq")))
+    return non_empty(fold(Event.objects.filter(stream__sheet=sheet, seq__lte=seq).order_by("seq")))
 
 
 def snapshot_seqs(sheet: Sheet) -> list[int]:
-    return sorted(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", flat=True))
+    return sorted(ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", flat=True))
 
 
 def run(*args: str) -> str:
@@ -58,7 +59,7 @@ def test_check_passes_on_a_clean_sheet(sheet):
 
 
 def test_check_reports_a_cell_changed_behind_the_ledgers_back_and_writes_nothing(sheet):
-    Cell.objects.filter(sheet=sheet, row=3, col=1).update(value="forged")
+    Cell.objects.filter(stream__sheet=sheet, row=3, col=1).update(value="forged")
     before = table(sheet)
     out = io.StringIO()
     with pytest.raises(CommandError, match=rf"differs from the ledger for: {sheet.name} \(1 cell"):
@@ -68,9 +69,9 @@ def test_check_reports_a_cell_changed_behind_the_ledgers_back_and_writes_nothing
 
 
 def test_check_reports_every_differing_cell_missing_and_extra_ones_included(sheet):
-    Cell.objects.filter(sheet=sheet, row=0, col=0).update(last_seq=1)
-    Cell.objects.filter(sheet=sheet, row=4, col=4).delete()
-    Cell.objects.create(sheet=sheet, row=9, col=0, value="stray", last_seq=3)
+    Cell.objects.filter(stream__sheet=sheet, row=0, col=0).update(last_seq=1)
+    Cell.objects.filter(stream__sheet=sheet, row=4, col=4).delete()
+    Cell.objects.create(stream=sheet.stream, row=9, col=0, value="stray", last_seq=3)
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"\(3 cell\(s\), 0 snapshot\(s\)\)"):
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
@@ -81,9 +82,9 @@ def test_check_reports_every_differing_cell_missing_and_extra_ones_included(shee
 
 
 def test_rebuild_restores_the_cells_to_the_fold_of_the_ledger(sheet):
-    Cell.objects.filter(sheet=sheet, row=3, col=1).update(value="forged")
-    Cell.objects.filter(sheet=sheet, row=2, col=2).delete()
-    Cell.objects.create(sheet=sheet, row=9, col=0, value="stray", last_seq=3)
+    Cell.objects.filter(stream__sheet=sheet, row=3, col=1).update(value="forged")
+    Cell.objects.filter(stream__sheet=sheet, row=2, col=2).delete()
+    Cell.objects.create(stream=sheet.stream, row=9, col=0, value="stray", last_seq=3)
     output = run(sheet.name)
     assert f"{sheet.name}: 4 cells as of seq 7, 0 snapshots dropped" in output
     assert table(sheet) == folded(sheet)
@@ -95,7 +96,7 @@ def test_rebuild_restores_the_cells_to_the_fold_of_the_ledger(sheet):
 def test_rebuild_leaves_other_sheets_alone(sheet, make_sheet, alice):
     other = make_sheet(editors=[alice])
     edit(other, alice, (1, 1, "mine"))
-    Cell.objects.filter(sheet=other).update(value="forged")
+    Cell.objects.filter(stream__sheet=other).update(value="forged")
     run(sheet.name)
     assert table(other) == {(1, 1): ("forged", 1)}
 
@@ -103,7 +104,7 @@ def test_rebuild_leaves_other_sheets_alone(sheet, make_sheet, alice):
 def test_every_sheet_is_rebuilt_without_a_name(sheet, make_sheet, alice):
     other = make_sheet(editors=[alice])
     edit(other, alice, (1, 1, "mine"))
-    Cell.objects.filter(sheet__in=[sheet, other]).update(value="forged")
+    Cell.objects.filter(stream__sheet__in=[sheet, other]).update(value="forged")
     run()
     assert table(sheet) == folded(sheet)
     assert table(other) == {(1, 1): ("mine", 1)}
@@ -111,7 +112,7 @@ def test_every_sheet_is_rebuilt_without_a_name(sheet, make_sheet, alice):
 
 def test_rebuild_of_a_sheet_without_events_empties_its_table(make_sheet):
     empty = make_sheet()
-    Cell.objects.create(sheet=empty, row=0, col=0, value="stray", last_seq=1)
+    Cell.objects.create(stream=empty.stream, row=0, col=0, value="stray", last_seq=1)
     with pytest.raises(CommandError):
         run(empty.name, "--check")
     run(empty.name)
@@ -126,7 +127,7 @@ def test_an_unknown_sheet_is_an_error():
 def test_rebuild_with_snapshots_takes_one_at_every_multiple_of_the_interval(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
     assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots taken" in run(sheet.name, "--snapshots")
-    snapshots = dict(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", "cells"))
+    snapshots = dict(ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", "cells"))
     assert sorted(snapshots) == [2, 4, 6]
     assert snapshots[4] == [[0, 0, "c", 3], [2, 2, "gone", 4], [3, 1, "b", 2]]
     assert snapshots[6] == [[0, 0, "c", 3], [3, 1, "b", 2], [4, 4, "e", 6]]
@@ -134,17 +135,17 @@ def test_rebuild_with_snapshots_takes_one_at_every_multiple_of_the_interval(shee
 
 def test_rebuild_drops_the_snapshots_and_time_travel_takes_them_again(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
-    cells_at(sheet_id=sheet.pk, seq=7)
+    cells_at_filling_cache(stream_id=sheet.stream_id, seq=7)
     assert snapshot_seqs(sheet) == [2, 4, 6]
     # A wrong snapshot that time travel stored is caught like any other...
-    ProjectionSnapshot.objects.filter(sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
+    ProjectionSnapshot.objects.filter(stream__sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
     with pytest.raises(CommandError, match=r"\(0 cell\(s\), 1 snapshot\(s\)\)"):
         run(sheet.name, "--check")
     # ...and a rebuild drops it with the rest, without folding the ledger.
     assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots dropped" in run(sheet.name)
     assert snapshot_seqs(sheet) == []
     assert "cells and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
-    assert cells_at(sheet_id=sheet.pk, seq=5) == folded_non_empty(sheet, 5)
+    assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=5) == folded_non_empty(sheet, 5)
     assert snapshot_seqs(sheet) == [2, 4]
     assert "match the ledger" in run(sheet.name, "--check")
 
@@ -152,8 +153,8 @@ def test_rebuild_drops_the_snapshots_and_time_travel_takes_them_again(sheet, set
 def test_check_reports_a_wrong_snapshot_and_a_rebuild_with_snapshots_replaces_it(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
     run(sheet.name, "--snapshots")
-    ProjectionSnapshot.objects.filter(sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
-    ProjectionSnapshot.objects.create(sheet=sheet, seq=5, cells=[])
+    ProjectionSnapshot.objects.filter(stream__sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
+    ProjectionSnapshot.objects.create(stream=sheet.stream, seq=5, cells=[])
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"\(0 cell\(s\), 2 snapshot\(s\)\)"):
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
@@ -162,14 +163,14 @@ def test_check_reports_a_wrong_snapshot_and_a_rebuild_with_snapshots_replaces_it
     run(sheet.name, "--snapshots")
     assert snapshot_seqs(sheet) == [2, 4, 6]
     assert "match the ledger" in run(sheet.name, "--check")
-    assert cells_at(sheet_id=sheet.pk, seq=5) == folded_non_empty(sheet, 5)
+    assert cells_at(stream_id=sheet.stream_id, seq=5) == folded_non_empty(sheet, 5)
 
 
 @pytest.mark.parametrize("garbage", [{"not": "a list"}, "text", [[0, 0]], [[0, "x", "v", 1]], 42])
 def test_check_reports_a_snapshot_that_is_not_even_a_list_of_cells(sheet, settings, garbage):
     settings.SHEETS_SNAPSHOT_EVERY = 2
     run(sheet.name, "--snapshots")
-    ProjectionSnapshot.objects.filter(sheet=sheet, seq=2).update(cells=garbage)
+    ProjectionSnapshot.objects.filter(stream__sheet=sheet, seq=2).update(cells=garbage)
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"\(0 cell\(s\), 1 snapshot\(s\)\)"):
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
@@ -183,6 +184,6 @@ def test_check_with_snapshots_is_refused(sheet):
 
 def test_the_fold_reports_its_progress_up_to_the_head(sheet):
     seen: list[int] = []
-    rebuild_sheet(sheet_id=sheet.pk, snapshots=True, on_progress=seen.append)
+    rebuild_sheet(stream_id=sheet.stream_id, snapshots=True, on_progress=seen.append)
     assert seen[-1] == 7
     assert seen == sorted(seen)

@@ -19,13 +19,13 @@ from django.db import connection
 from django.test import override_settings
 
 from ledger.models import Event
+from proj.testing.servers import database_url, wait_until
 from projections.fold import fold, non_empty
 from projections.rebuild import CheckReport, check_sheet, rebuild_sheet
 from projections.selectors import cells_at
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
 from tests.conftest import unique
-from tests.servers import database_url, wait_until
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 EDITS, ROWS, COLS = 300, 6, 4
@@ -75,12 +75,12 @@ def _rebuild_while_appending(workdir: Path) -> tuple[Sheet, list[int], CheckRepo
             while writer.poll() is None:
                 # Both kinds of rebuild, and time travel storing snapshots
                 # of its own, all while seqs are being handed out.
-                report = rebuild_sheet(sheet_id=sheet.pk, snapshots=rounds % 2 == 1)
+                report = rebuild_sheet(stream_id=sheet.stream_id, snapshots=rounds % 2 == 1)
                 heads.append(report.head)
-                cells_at(sheet_id=sheet.pk, seq=report.head)
+                cells_at(stream_id=sheet.stream_id, seq=report.head)
                 rounds += 1
             assert writer.wait(timeout=120) == 0, (workdir / "writer.log").read_text()
-            return sheet, heads, check_sheet(sheet_id=sheet.pk)
+            return sheet, heads, check_sheet(stream_id=sheet.stream_id)
     finally:
         if writer.poll() is None:
             writer.kill()
@@ -101,6 +101,6 @@ def test_rebuilds_and_time_travel_during_appends_leave_a_projection_that_checks_
     sheet.refresh_from_db()
     assert sheet.head == EDITS * 3
     assert any(0 < head < sheet.head for head in heads), f"no rebuild ran while the writer appended: {heads}"
-    assert cells_at(sheet_id=sheet.pk, seq=sheet.head) == non_empty(
-        fold(Event.objects.filter(sheet=sheet).order_by("seq"))
+    assert cells_at(stream_id=sheet.stream_id, seq=sheet.head) == non_empty(
+        fold(Event.objects.filter(stream__sheet=sheet).order_by("seq"))
     )

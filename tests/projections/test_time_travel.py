@@ -7,15 +7,17 @@ import io
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.models import Event
-from ledger.services import Change
 from projections.fold import Cells, CellState, fold, non_empty
 from projections.models import ProjectionSnapshot
 from projections.selectors import cells_at, diff_cells
+from projections.services import cells_at_filling_cache
 from projections.snapshots import SPREAD, decode, snapshots_due
 from sheets.models import Sheet
+from sheets.writes.edits import Change
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +39,11 @@ def fill(make_sheet, alice, edits: list[list[Change]]) -> Sheet:
 
 
 def folded_upto(sheet: Sheet, seq: int) -> Cells:
-    return non_empty(fold(Event.objects.filter(sheet=sheet, seq__lte=seq).order_by("seq")))
+    return non_empty(fold(Event.objects.filter(stream__sheet=sheet, seq__lte=seq).order_by("seq")))
 
 
 def snapshot_seqs(sheet: Sheet) -> list[int]:
-    return sorted(ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", flat=True))
+    return sorted(ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", flat=True))
 
 
 @HYPOTHESIS
@@ -54,7 +56,7 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
         seqs = data.draw(st.lists(st.integers(0, sheet.head), min_size=1, max_size=4), label="seqs")
         for seq in seqs:
             before = set(snapshot_seqs(sheet))
-            assert cells_at(sheet_id=sheet.pk, seq=seq) == folded_upto(sheet, seq)
+            assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=seq) == folded_upto(sheet, seq)
             taken = set(snapshot_seqs(sheet)) - before
             start = max([at for at in before if at <= seq], default=0)
             last_multiple = seq - seq % every
@@ -64,7 +66,7 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
                 assert last_multiple in taken
             assert len(taken) <= SPREAD
             assert all(start < at <= seq for at in taken)
-        for at, stored in ProjectionSnapshot.objects.filter(sheet=sheet).values_list("seq", "cells"):
+        for at, stored in ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", "cells"):
             assert at % every == 0
             assert decode(stored) == folded_upto(sheet, at)
         if every == NO_SNAPSHOTS:
@@ -79,7 +81,7 @@ def test_cells_at_equals_the_fold_after_a_rebuild_of_the_snapshots(make_sheet, a
         call_command("rebuild_projections", sheet.name, "--snapshots", stdout=io.StringIO())
         assert snapshot_seqs(sheet) == list(range(every, sheet.head + 1, every))
         seq = data.draw(st.integers(0, sheet.head), label="seq")
-        assert cells_at(sheet_id=sheet.pk, seq=seq) == folded_upto(sheet, seq)
+        assert cells_at(stream_id=sheet.stream_id, seq=seq) == folded_upto(sheet, seq)
 
 
 @HYPOTHESIS
@@ -94,7 +96,7 @@ def test_diff_lists_exactly_the_cells_whose_value_differs(make_sheet, alice, edi
         for coord in set(before) | set(after)
     }
     expected = {coord: values for coord, values in expected.items() if values[0] != values[1]}
-    diffs = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
+    diffs = diff_cells(stream_id=sheet.stream_id, from_seq=from_seq, to_seq=to_seq)
     assert {(d.row, d.col): (d.from_value, d.to_value) for d in diffs} == expected
     assert [(d.row, d.col) for d in diffs] == sorted(expected)
 
@@ -104,8 +106,8 @@ def test_a_snapshot_is_where_the_fold_starts(make_sheet, alice, settings):
     # it instead of from seq 1 (and why rebuild_projections --check checks them).
     settings.SHEETS_SNAPSHOT_EVERY = 2
     sheet = fill(make_sheet, alice, [[Change(0, 0, "a")], [Change(0, 1, "b")], [Change(1, 1, "c")]])
-    ProjectionSnapshot.objects.create(sheet=sheet, seq=2, cells=[[3, 2, "from the snapshot", 2]])
-    assert cells_at(sheet_id=sheet.pk, seq=3) == {
+    ProjectionSnapshot.objects.create(stream=sheet.stream, seq=2, cells=[[3, 2, "from the snapshot", 2]])
+    assert cells_at(stream_id=sheet.stream_id, seq=3) == {
         (3, 2): CellState(value="from the snapshot", last_seq=2),
         (1, 1): CellState(value="c", last_seq=3),
     }
@@ -123,4 +125,13 @@ def test_a_long_fold_spreads_a_few_snapshots_over_its_way_and_keeps_the_last():
 def test_diff_refuses_a_from_after_the_to(make_sheet, alice):
     sheet = fill(make_sheet, alice, [[Change(0, 0, "a")]])
     with pytest.raises(ValueError, match="after to_seq"):
-        diff_cells(sheet_id=sheet.pk, from_seq=1, to_seq=0)
+        diff_cells(stream_id=sheet.stream_id, from_seq=1, to_seq=0)
+
+
+def test_the_cells_at_selector_reads_and_never_stores_a_snapshot(make_sheet, alice, settings):
+    settings.SHEETS_SNAPSHOT_EVERY = 1
+    sheet = fill(make_sheet, alice, [[Change(row=0, col=0, value="a")], [Change(row=1, col=1, value="b")]])
+    assert cells_at(stream_id=sheet.stream_id, seq=2) == folded_upto(sheet, 2)
+    assert snapshot_seqs(sheet) == []
+    assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=2) == folded_upto(sheet, 2)
+    assert snapshot_seqs(sheet) == [1, 2]

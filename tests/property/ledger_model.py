@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from ledger.exceptions import Conflict, EditRejected, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
+from sheets.exceptions import Conflict, EditRejected, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
 
 EDIT_ROLES = {"editor", "owner"}
 

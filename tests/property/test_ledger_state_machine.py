@@ -24,15 +24,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.exceptions import EditRejected
 from ledger.models import Event
-from ledger.selectors import events_after, sheet_head
-from ledger.services import AppendResult, Change, EditRequest, append_edit, append_edits
+from ledger.selectors import events_after, stream_head
 from projections.models import Cell
 from projections.rebuild import check_sheet, rebuild_sheet
 from projections.selectors import cells_at, current_state
+from sheets.exceptions import EditRejected
 from sheets.models import Sheet
 from sheets.services import create_sheet, grant
+from sheets.writes.edits import AppendResult, Change, EditRequest, append_edit, append_edits
 from tests.conftest import assert_hash_chain, unique
 from tests.property.conftest import active_profile
 from tests.property.ledger_model import Expected, LedgerModel, ModelChange, ModelEvent
@@ -232,17 +232,17 @@ class LedgerMachine(RuleBasedStateMachine):
     def read_back_from_random_seqs(self, data: st.DataObject, limit: int) -> None:
         since = data.draw(st.integers(0, self.model.head), label="since")
         upto = data.draw(st.one_of(st.none(), st.integers(since, self.model.head)), label="upto")
-        page = events_after(sheet_id=self.sheet.pk, after=since, limit=limit, upto=upto)
+        page = events_after(stream_id=self.sheet.stream_id, after=since, limit=limit, upto=upto)
         wanted = self.model.events[since : self.model.head if upto is None else upto][:limit]
         assert [event_row(e) for e in page] == [event_row(e) for e in wanted]
         # Paging as a reconnecting client does must yield every later seq once, in order.
         replayed, after = [], since
-        while batch := events_after(sheet_id=self.sheet.pk, after=after, limit=limit):
+        while batch := events_after(stream_id=self.sheet.stream_id, after=after, limit=limit):
             replayed.extend(batch)
             after = batch[-1].seq
         assert [event_row(e) for e in replayed] == [event_row(e) for e in self.model.events[since:]]
         seq = data.draw(st.integers(0, self.model.head), label="time travel to")
-        assert as_pairs(cells_at(sheet_id=self.sheet.pk, seq=seq)) == self.model.visible_at(seq)
+        assert as_pairs(cells_at(stream_id=self.sheet.stream_id, seq=seq)) == self.model.visible_at(seq)
 
     # Once per new head: a rebuild of an unchanged ledger tells nothing new,
     # and without this Hypothesis favours the rule with no arguments.
@@ -251,11 +251,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def check_and_rebuild_the_projection(self, snapshots: bool) -> None:
         self.rebuilt_at = self.model.head
         # Snapshots stored by earlier time travel must agree with the ledger too.
-        report = check_sheet(sheet_id=self.sheet.pk)
+        report = check_sheet(stream_id=self.sheet.stream_id)
         assert (report.head, report.cells, report.snapshots) == (self.model.head, [], [])
         # By default the snapshots are dropped (time travel retakes them);
         # asked for, every one up to the head is taken again.
-        rebuilt = rebuild_sheet(sheet_id=self.sheet.pk, snapshots=snapshots)
+        rebuilt = rebuild_sheet(stream_id=self.sheet.stream_id, snapshots=snapshots)
         assert (rebuilt.head, rebuilt.cells, rebuilt.snapshots) == (
             self.model.head,
             len(self.model.cells),
@@ -269,16 +269,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def database_equals_model(self) -> None:
         if not hasattr(self, "model"):
             return
-        sheet_id = self.sheet.pk
-        assert sheet_head(sheet_id=sheet_id) == self.model.head
-        events = list(Event.objects.filter(sheet_id=sheet_id).order_by("seq"))
+        sheet_id, stream_id = self.sheet.pk, self.sheet.stream_id
+        assert stream_head(stream_id=stream_id) == self.model.head
+        events = list(Event.objects.filter(stream__sheet=sheet_id).order_by("seq"))
         assert [event_row(e) for e in events] == [event_row(e) for e in self.model.events]
-        cells = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(sheet_id=sheet_id)}
+        cells = {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet_id)}
         assert cells == self.model.cells
-        state = current_state(sheet_id=sheet_id)
+        state = current_state(stream_id=stream_id)
         assert (state.head, as_pairs(state.cells)) == (self.model.head, self.model.visible_at(self.model.head))
         earlier = self.model.head // 2
-        assert as_pairs(cells_at(sheet_id=sheet_id, seq=earlier)) == self.model.visible_at(earlier)
+        assert as_pairs(cells_at(stream_id=stream_id, seq=earlier)) == self.model.visible_at(earlier)
         assert_hash_chain(Sheet.objects.get(pk=sheet_id), events)
 
 

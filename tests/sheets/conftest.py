@@ -27,8 +27,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from ledger.models import Event
-from proj.testing import CommunicatorTransport, ProtocolClient, change
-from proj.testing import seqs_in  # noqa: F401  (the test modules import it from here)
+from proj.testing import (
+    CommunicatorTransport,
+    ProtocolClient,
+    change,
+    seqs_in,  # noqa: F401  (the test modules import it from here)
+)
 from sheets.models import Sheet
 from tests.conftest import edit, unique
 
@@ -166,8 +170,8 @@ cell = change
 
 
 def _ledger_of(sheet_id: int) -> tuple[int, list[int]]:
-    head = Sheet.objects.values_list("head", flat=True).get(pk=sheet_id)
-    return head, list(Event.objects.filter(sheet_id=sheet_id).order_by("seq").values_list("seq", flat=True))
+    head = Sheet.objects.values_list("stream__head", flat=True).get(pk=sheet_id)
+    return head, list(Event.objects.filter(stream__sheet=sheet_id).order_by("seq").values_list("seq", flat=True))
 
 
 ledger_of = database_sync_to_async(_ledger_of)

@@ -46,7 +46,7 @@ def test_events_lists_every_event_with_hashes_in_seq_order(client, sheet, alice)
     assert (first["row"], first["col"], first["old_value"], first["new_value"]) == (0, 0, "", "a1")
     assert (first["broadcaster_id"], first["broadcaster"]) == (alice.pk, alice.username)
     assert first["recorded_at"].endswith("Z")
-    stored = Event.objects.get(sheet=sheet, seq=1)
+    stored = Event.objects.get(stream__sheet=sheet, seq=1)
     assert (first["prev_hash"], first["hash"]) == (stored.prev_hash, stored.hash)
     assert first["client_event_id"] == str(stored.client_event_id)
     assert body["events"][1]["prev_hash"] == first["hash"]

@@ -46,7 +46,7 @@ def test_the_documented_snippet_verifies_an_export_and_prints_the_head(tmp_path,
     sheet, text = exported
     result = run_snippet(tmp_path, text)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"chain intact, head 4 {sheet.head_hash}"
+    assert result.stdout.strip() == f"chain intact, head 4 {sheet.stream.head_hash}"
 
 
 def test_the_documented_snippet_names_an_altered_row(tmp_path, exported):

@@ -13,8 +13,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from ledger.broadcast import events_message, group_name
 from ledger.models import Event
+from sheets.broadcast.announce import group_name
+from sheets.broadcast.frames import events_message
 from tests.sheets.conftest import broadcasts_lost, edit_async, ping, receive, seqs_in, subscribe
 
 pytestmark = pytest.mark.asyncio
@@ -24,11 +25,11 @@ pytestmark = pytest.mark.asyncio
 def announcement(sheet_id: int, first: int, last: int, *, inline: bool = True) -> dict[str, Any]:
     """Build the group message ledger.broadcast would send for events first..last."""
     events = list(
-        Event.objects.filter(sheet_id=sheet_id, seq__gte=first, seq__lte=last)
-        .select_related("sheet", "broadcaster")
+        Event.objects.filter(stream__sheet=sheet_id, seq__gte=first, seq__lte=last)
+        .select_related("stream", "broadcaster")
         .order_by("seq")
     )
-    message = events_message(sheet_id=sheet_id, events=events)
+    message = events_message(events=events)
     if not inline:
         message.pop("events", None)
     return message

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from sheets import appender
-from sheets.models import Sheet
+from ledger.models import Stream
+from sheets.writes import group_commit
 from tests.sheets.conftest import TIMEOUT, cell, ledger_of, receive, send_edit, subscribe, wait_for
 
 pytestmark = pytest.mark.asyncio
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.asyncio
 
 @contextlib.contextmanager
 def sheet_locked(sheet_id: int) -> Iterator[None]:
-    """Hold the sheet's row lock (the one every append takes first) from another thread until the block ends."""
+    """Hold the lock of the sheet's stream (the one every append takes) from another thread until the block ends."""
     locked, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         try:
             with transaction.atomic():
-                Sheet.objects.select_for_update().get(pk=sheet_id)
+                Stream.objects.select_for_update().get(sheet=sheet_id)
                 locked.set()
                 release.wait(TIMEOUT)
         finally:
@@ -43,7 +43,7 @@ def sheet_locked(sheet_id: int) -> Iterator[None]:
 
 
 def queue_of(sheet_id: int) -> Any:
-    return appender._appenders.get(asyncio.get_running_loop(), {}).get(sheet_id)
+    return group_commit._appenders.get(asyncio.get_running_loop(), {}).get(sheet_id)
 
 
 async def ack_of(communicator) -> dict[str, Any]:
@@ -76,7 +76,7 @@ async def test_edits_queued_behind_a_running_transaction_share_the_next_one(conn
             await wait_for(queued)
 
     acks = [await ack_of(communicator) for communicator in writers]
-    assert [(ack["client_event_id"], ack["seqs"]) for ack in acks] == list(zip(ids, [[1], [2], [3], [4], [5]]))
+    assert [(ack["client_event_id"], ack["seqs"]) for ack in acks] == list(zip(ids, [[1], [2], [3], [4], [5]], strict=True))
     frames = [await receive(watcher), await receive(watcher)]
     # One events frame for the transaction that ran alone, one for the four that waited.
     assert [[event["seq"] for event in frame["events"]] for frame in frames] == [[1], [2, 3, 4, 5]]

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from ledger.services import Change
+from sheets.writes.edits import Change
 from tests.sheets.conftest import edit_async, ledger_of, ping, receive, seqs_in, subscribe
 
 pytestmark = pytest.mark.asyncio

@@ -6,9 +6,9 @@ import pytest
 
 from ledger.selectors import events_after
 from ledger.serialization import event_to_dict
-from sheets.encoding import encode_frame
 from projections.selectors import cells_to_json, current_state
-from sheets.feeds import events_frame, snapshot_frame
+from sheets.broadcast.encoding import encode_frame
+from sheets.broadcast.frames import events_frame, snapshot_frame
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +24,11 @@ def sheet(make_user, make_sheet):
 
 
 def frame(sheet, *, after=0, upto=10, limit=100):
-    return events_frame(sheet_id=sheet.pk, sheet_name=sheet.name, after=after, upto=upto, limit=limit)
+    return events_frame(stream_id=sheet.stream_id, sheet_name=sheet.name, after=after, upto=upto, limit=limit)
 
 
 def test_a_frame_holds_the_events_as_event_to_dict_renders_them(sheet):
-    expected = [event_to_dict(e, sheet_name=sheet.name) for e in events_after(sheet_id=sheet.pk, after=2, limit=5)]
+    expected = [event_to_dict(e, sheet_name=sheet.name) for e in events_after(stream_id=sheet.stream_id, after=2, limit=5)]
     assert frame(sheet, after=2, upto=7, limit=5) == {"type": "events", "events": expected}
     assert [e["seq"] for e in frame(sheet, after=2, upto=4)["events"]] == [3, 4]
 
@@ -60,11 +60,11 @@ def test_a_snapshot_holds_the_current_non_empty_cells_in_row_major_order(make_us
     sheet = make_sheet(rows=20, cols=5, editors=[alice])
     edit(sheet, alice, (12, 4, "zwölf"), (3, 1, "日本"), (3, 0, "a"), (0, 2, "gone"), (11, 0, "b"))
     edit(sheet, alice, (0, 2, ""), (3, 1, "😀"))
-    state = current_state(sheet_id=sheet.pk)
-    frame = snapshot_frame(sheet_id=sheet.pk)
+    state = current_state(stream_id=sheet.stream_id)
+    frame = snapshot_frame(stream_id=sheet.stream_id)
     assert frame == {"type": "snapshot", "head": 7, "cells": cells_to_json(state.cells)}
     assert [(c["row"], c["col"], c["value"]) for c in frame["cells"]] == [
         (3, 0, "a"), (3, 1, "😀"), (11, 0, "b"), (12, 4, "zwölf"),
     ]
     settings.SHEETS_MAX_OUTGOING_FRAME_BYTES = len(encode_frame(frame)) - 1
-    assert snapshot_frame(sheet_id=sheet.pk) is None
+    assert snapshot_frame(stream_id=sheet.stream_id) is None

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ledger.hashing import format_timestamp
 from ledger.verify import LedgerRecord, verify_chain
-from sheets import export
+from sheets.web import export
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def test_csv_has_the_documented_columns_and_reverifies_with_the_pure_check(clien
                      int(r["broadcaster_id"]), r["client_event_id"], r["recorded_at"], r["prev_hash"], r["hash"])
         for r in rows
     )
-    checked, finding = verify_chain(records, sheet=sheet.name, head=sheet.head, head_hash=sheet.head_hash)
+    checked, finding = verify_chain(records, sheet=sheet.name, head=sheet.head, head_hash=sheet.stream.head_hash)
     assert (checked, finding) == (8, None)
 
 

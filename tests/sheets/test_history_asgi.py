@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import AsyncClient
 
-from sheets import export
 from sheets.services import create_sheet, grant
+from sheets.web import export
 from tests.conftest import PASSWORD, edit, unique
 
 

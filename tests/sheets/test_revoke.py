@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 
-from ledger.broadcast import group_name, notify_sheet_from_sync
+from sheets.broadcast.announce import group_name, notify_sheet_from_sync
 from sheets.models import Membership, Role
 from sheets.services import grant, revoke
 from tests.conftest import PASSWORD

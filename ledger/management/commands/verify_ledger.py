@@ -5,10 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ledger.management.streams import streams_of
 from ledger.progress import Progress
-from ledger.verify import SheetReport, verify_sheet
-from sheets.models import Sheet
-
+from ledger.verify import StreamReport, verify_stream
 
 ANCHOR = re.compile(r"^([1-9][0-9]*):([0-9a-f]{64})$")
 
@@ -42,20 +41,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sheets = Sheet.objects.order_by("name").values_list("pk", "name", "head")
-        if options["name"] is not None:
-            sheets = sheets.filter(name=options["name"])
-            if not sheets.exists():
-                raise CommandError(f"no sheet named {options['name']!r}")
+        sheets = streams_of(options["name"])
         anchors = parse_anchors(options["anchor"])
         if anchors and options["name"] is None:
             raise CommandError("--anchor needs the NAME of the sheet it belongs to")
-        failures: list[SheetReport] = []
+        failures: list[StreamReport] = []
         total_events = 0
         count = 0
-        for sheet_id, name, head in sheets:
+        for stream_id, name, head in sheets:
             progress = Progress(self.stdout, label=f"verifying {name}", total=head)
-            report = verify_sheet(sheet_id=sheet_id, on_progress=progress.update, anchors=anchors)
+            report = verify_stream(stream_id=stream_id, on_progress=progress.update, anchors=anchors)
             progress.close()
             count += 1
             total_events += report.checked

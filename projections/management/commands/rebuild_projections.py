@@ -4,10 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ledger.management.streams import streams_of
+from ledger.notation import a1
 from ledger.progress import Progress
 from projections.rebuild import CellDifference, check_sheet, rebuild_sheet
-from sheets.models import Sheet
-from sheets.notation import a1
 
 
 def describe(difference: CellDifference) -> str:
@@ -36,22 +36,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sheets = Sheet.objects.order_by("name").values_list("pk", "name", "head")
-        if options["name"] is not None:
-            sheets = sheets.filter(name=options["name"])
-            if not sheets.exists():
-                raise CommandError(f"no sheet named {options['name']!r}")
+        sheets = streams_of(options["name"])
         if options["check"]:
             if options["snapshots"]:
                 raise CommandError("--check compares every stored snapshot already; --snapshots is for a rebuild")
-            self._check(list(sheets))
+            self._check(sheets)
         else:
-            self._rebuild(list(sheets), snapshots=options["snapshots"])
+            self._rebuild(sheets, snapshots=options["snapshots"])
 
     def _rebuild(self, sheets: list[tuple[int, str, int]], *, snapshots: bool) -> None:
-        for sheet_id, name, head in sheets:
+        for stream_id, name, head in sheets:
             progress = Progress(self.stdout, label=f"rebuilding {name}", total=head)
-            report = rebuild_sheet(sheet_id=sheet_id, snapshots=snapshots, on_progress=progress.update)
+            report = rebuild_sheet(stream_id=stream_id, snapshots=snapshots, on_progress=progress.update)
             progress.close()
             if snapshots:
                 taken = f"{report.snapshots} snapshots taken"
@@ -62,9 +58,9 @@ class Command(BaseCommand):
 
     def _check(self, sheets: list[tuple[int, str, int]]) -> None:
         dirty = []
-        for sheet_id, name, head in sheets:
+        for stream_id, name, head in sheets:
             progress = Progress(self.stdout, label=f"checking {name}", total=head)
-            report = check_sheet(sheet_id=sheet_id, on_progress=progress.update)
+            report = check_sheet(stream_id=stream_id, on_progress=progress.update)
             progress.close()
             for difference in report.cells:
                 self.stdout.write(f"{name}: {describe(difference)}")

@@ -12,11 +12,10 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
 from ledger.audit import CellRange, export_batch
+from ledger.hashing import EVENT_TYPE
+from ledger.notation import a1
 from ledger.selectors import EventFilter
-from ledger.hashing import format_timestamp
-from ledger.models import Event
 from sheets.models import Sheet
-from sheets.notation import a1
 
 # The API's event fields (ledger/serialization.py) plus the cell's name;
 # tests hold the two to the same values.
@@ -40,14 +39,16 @@ class Export:
     def chunk(self, after: int) -> tuple[str, int, int]:
         """Return the CSV text of the next batch after ``after``, its last seq and its size."""
         batch = export_batch(
-            sheet_id=self.sheet.pk, filters=self.filters, cells=self.cells, after=after, upto=self.upto, size=BATCH
+            stream_id=self.sheet.stream_id, filters=self.filters, cells=self.cells, after=after, upto=self.upto, size=BATCH
         )
-        rows = [
-            [seq, Event.TYPE, self.sheet.name, row, col, a1(row, col), old, new, user_id, username, str(client_id),
-             format_timestamp(recorded_at), prev_hash, digest]
-            for seq, row, col, old, new, user_id, username, client_id, recorded_at, prev_hash, digest in batch
-        ]
-        return _csv(rows), (batch[-1][0] if batch else after), len(batch)
+        rows = []
+        for record, username in batch:
+            data = {
+                "type": EVENT_TYPE, "sheet": self.sheet.name, "cell": a1(record.row, record.col),
+                "broadcaster": username, **record._asdict(),
+            }
+            rows.append([data[column] for column in COLUMNS])
+        return _csv(rows), (batch[-1][0].seq if batch else after), len(batch)
 
     def lines(self) -> Iterator[str]:
         yield self.header()

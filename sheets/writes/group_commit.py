@@ -1,9 +1,9 @@
 """Group commit on the websocket path: the edits that queue on a sheet share one transaction.
 
-Appends to one sheet are serialised by its row lock anyway (DESIGN.md,
-decision 1), so while one transaction runs, the edits arriving for the same
+Appends to one sheet are serialised by its stream's lock anyway
+(docs/architecture.md, decision 1), so while one transaction runs, the edits arriving for the same
 sheet can only wait. Here they wait in a queue, and the next transaction
-takes all of them (``ledger.services.append_edits``): the lock, the reads,
+takes all of them (``sheets.writes.edits.append_edits``): the lock, the reads,
 the inserts, the commit and the broadcast are paid once per batch instead
 of once per edit. Each edit is still judged on its own and answered on its
 own. Sheets do not wait for each other: each batch runs on a pool of
@@ -23,9 +23,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from ledger.broadcast import announce_events
-from ledger.exceptions import EditRejected
-from ledger.services import AppendResult, EditRequest, Outcome, append_edits
+from sheets.broadcast.announce import announce_events
+from sheets.exceptions import EditRejected
+from sheets.writes.edits import AppendResult, EditRequest, Outcome, append_edits
 
 # A batch stops growing at this many changes (it always takes one edit):
 # a queue of pastes becomes several transactions of bounded size.
@@ -120,7 +120,7 @@ class SheetAppender:
                     else:
                         future.set_result(outcome)
                 # Committed, and the acks are on their way: now the
-                # announcement (PROTOCOL.md leaves ack and events unordered).
+                # announcement (the protocol leaves ack and events unordered).
                 # The acks go first because a large announcement is slow
                 # (channels-redis writes one copy per subscriber) and the
                 # sender waits for nothing else. The next batch starts only

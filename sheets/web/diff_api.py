@@ -6,18 +6,18 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from ledger.notation import a1
 from projections.selectors import diff_cells
-from sheets.access import SheetAccess
-from sheets.api import api_view
-from sheets.notation import a1
-from sheets.params import diff_bounds
+from sheets.web.access import SheetAccess
+from sheets.web.api import api_view
+from sheets.web.params import diff_bounds
 
 
 @api_view
 def diff(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
     sheet = access.sheet
     from_seq, to_seq = diff_bounds(request.GET, head=sheet.head)
-    cells = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
+    cells = diff_cells(stream_id=sheet.stream_id, from_seq=from_seq, to_seq=to_seq)
     return {
         "head": sheet.head,
         "from": from_seq,

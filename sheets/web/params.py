@@ -1,20 +1,30 @@
-"""Parsing query parameters of the events API and the history page."""
+"""Parsing query parameters of the API and the pages, and the one answer to a bad one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.http import QueryDict
+from django.http import JsonResponse, QueryDict
 from django.utils.dateparse import parse_datetime
 
 from ledger.audit import CellRange
+from ledger.notation import parse_a1
 from ledger.selectors import EventFilter
-from sheets.notation import parse_a1
 
 
 class BadParameter(ValueError):
     """A query parameter that cannot be used; answered with 400."""
+
+
+def json_error(status: int, message: str) -> JsonResponse:
+    """The JSON error answer of every view: ``{"error": message}``."""
+    return JsonResponse({"error": message}, status=status)
+
+
+def bad_parameter(exc: BadParameter) -> JsonResponse:
+    """Answer a bad parameter, of an API call or of a page, with 400 and the reason as JSON."""
+    return json_error(400, str(exc))
 
 
 def int_param(query: QueryDict, name: str, *, default: int | None = None, minimum: int = 0,
@@ -43,7 +53,7 @@ def time_param(query: QueryDict, name: str) -> datetime | None:
     if moment is None:
         raise BadParameter(f"{name} must be an ISO 8601 time such as 2026-11-24T14:00:00Z, got {raw[:40]!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sheets.access import page_access
-from sheets.params import BadParameter, int_param
-from sheets.selectors import role_for, sheets_for
+from sheets.live.routing import sheet_socket_path
+from sheets.selectors import sheets_for
+from sheets.web.access import page_access
+from sheets.web.params import BadParameter, bad_parameter, int_param
 
 
 @require_GET
 @login_required
 def sheet_list(request: HttpRequest) -> HttpResponse:
-    sheets = [(sheet, role_for(user=request.user, sheet_id=sheet.pk)) for sheet in sheets_for(user=request.user)]
-    return render(request, "sheets/index.html", {"sheets": sheets})
+    return render(request, "sheets/index.html", {"sheets": sheets_for(user=request.user)})
 
 
 @require_GET
@@ -28,7 +29,8 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
     try:
         at = int_param(request.GET, "at", maximum=access.sheet.head)
     except BadParameter as exc:
-        return HttpResponseBadRequest(f"Cannot show the sheet at that point: {exc}.", content_type="text/plain")
+        return bad_parameter(exc)
+    name = access.sheet.name
     config = {
         "sheet": access.sheet.name,
         "title": access.sheet.title,
@@ -38,14 +40,14 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
         "role": access.role,
         "user": request.user.get_username(),
         "userId": request.user.pk,
-        "wsPath": f"/ws/sheet/{access.sheet.name}/",
+        "wsPath": sheet_socket_path(name),
         "maxFrameBytes": settings.SHEETS_MAX_FRAME_BYTES,
-        "cellsUrl": f"/api/sheets/{access.sheet.name}/cells/",
-        "eventsUrl": f"/api/sheets/{access.sheet.name}/events/",
+        "cellsUrl": reverse("api-cells", args=[name]),
+        "eventsUrl": reverse("api-events", args=[name]),
         "at": at,
         "head": access.sheet.head,
-        "historyUrl": f"/sheets/{access.sheet.name}/history/",
-        "diffUrl": f"/sheets/{access.sheet.name}/diff/",
+        "historyUrl": reverse("sheet-history", args=[name]),
+        "diffUrl": reverse("sheet-diff", args=[name]),
     }
     context = {"sheet": access.sheet, "access": access, "config": config, "at": at}
     return render(request, "sheets/grid.html", context)

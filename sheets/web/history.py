@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET
 from ledger.audit import CellRange, activity, history_page
 from ledger.hashing import format_timestamp
 from ledger.models import Event
+from ledger.notation import a1
 from ledger.selectors import EventFilter
 from projections.selectors import diff_cells
-from sheets.access import page_access
-from sheets.activity_chart import stacked_bars
-from sheets.export import csv_response
 from sheets.models import Membership
-from sheets.notation import a1
-from sheets.params import BadParameter, cell_range_param, diff_bounds, event_filter, int_param
+from sheets.web.access import page_access
+from sheets.web.activity_chart import stacked_bars
+from sheets.web.export import csv_response
+from sheets.web.params import BadParameter, bad_parameter, cell_range_param, diff_bounds, event_filter, int_param
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1_000
@@ -93,17 +93,17 @@ def history(request: HttpRequest, name: str) -> HttpResponseBase:
     try:
         query = parse_history_query(request.GET)
     except BadParameter as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return bad_parameter(exc)
     sheet = access.sheet
     if query.output == "csv":
         return csv_response(request, sheet=sheet, filters=query.filters, cells=query.cells)
     if query.output == "chart":
         # A separate request: the aggregate scans the whole filtered range,
         # which on a long ledger takes longer than the page itself.
-        chart = stacked_bars(activity(sheet_id=sheet.pk, filters=query.filters, cells=query.cells))
+        chart = stacked_bars(activity(stream_id=sheet.stream_id, filters=query.filters, cells=query.cells))
         return render(request, "sheets/activity_chart.html", {"chart": chart})
     page = history_page(
-        sheet_id=sheet.pk, filters=query.filters, cells=query.cells, limit=query.limit, before=query.before,
+        stream_id=sheet.stream_id, filters=query.filters, cells=query.cells, limit=query.limit, before=query.before,
         after=query.after,
     )
     context = {
@@ -130,8 +130,8 @@ def diff_page(request: HttpRequest, name: str) -> HttpResponse:
     try:
         from_seq, to_seq = diff_bounds(request.GET, head=sheet.head)
     except BadParameter as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    cells = diff_cells(sheet_id=sheet.pk, from_seq=from_seq, to_seq=to_seq)
+        return bad_parameter(exc)
+    cells = diff_cells(stream_id=sheet.stream_id, from_seq=from_seq, to_seq=to_seq)
     rows = [
         {"cell": a1(d.row, d.col), "row": d.row, "col": d.col, "old": d.from_value, "new": d.to_value,
          "old_short": _shorten(d.from_value), "new_short": _shorten(d.to_value)}

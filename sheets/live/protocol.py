@@ -1,7 +1,7 @@
-"""Parsing and validating client frames (PROTOCOL.md section 3).
+"""Parsing and validating client frames (docs/protocol.md, "Client frames").
 
 Only the shape is checked here; what needs the sheet (bounds, rights,
-conflicts) is the ledger service's business.
+conflicts) is the write service's business (sheets.writes).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
-from ledger.services import Change
+from ledger.values import is_storable
+from sheets.writes.edits import Change, check_change_count, check_storable
 
 
 class ProtocolError(Exception):
@@ -39,25 +38,13 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    pass
+    # How many gaps the client saw in the live stream since its last ping (a metric only).
+    gaps: int = 0
 
 
 def _is_int(value: Any) -> bool:
     # JSON true/false arrive as bool, which Python counts as int.
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_text(value: Any) -> bool:
-    # JSON may spell lone UTF-16 surrogates ("\ud800"), which no database
-    # column and no outgoing UTF-8 frame can hold; NUL is refused by
-    # PostgreSQL text. Refusing both here keeps them out of every backend.
-    if not isinstance(value, str) or "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def decode_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
@@ -84,10 +71,16 @@ def parse_subscribe(message: dict[str, Any]) -> Subscribe:
     return Subscribe(since=since)
 
 
+def parse_ping(message: dict[str, Any]) -> Ping:
+    gaps = message.get("gaps")
+    # Anything else in "gaps" is ignored: it only feeds a metric.
+    return Ping(gaps=gaps if _is_int(gaps) and 0 < gaps <= 1_000_000 else 0)
+
+
 def edit_id_of(message: dict[str, Any]) -> str | None:
     """Return the client_event_id to echo in an error, when the frame carries a string one."""
     value = message.get("client_event_id")
-    return value if _is_text(value) and len(value) <= 100 else None
+    return value if is_storable(value) and len(value) <= 100 else None
 
 
 def parse_edit(message: dict[str, Any]) -> Edit:
@@ -102,12 +95,7 @@ def parse_edit(message: dict[str, Any]) -> Edit:
     raw_changes = message.get("changes")
     if not isinstance(raw_changes, list) or not raw_changes:
         raise ProtocolError("invalid_message", '"changes" must be a non-empty list', echo)
-    if len(raw_changes) > settings.SHEETS_MAX_CHANGES:
-        raise ProtocolError(
-            "too_many_changes",
-            f"an edit holds at most {settings.SHEETS_MAX_CHANGES} changes, got {len(raw_changes)}",
-            echo,
-        )
+    check_change_count(len(raw_changes))
     changes = []
     for index, raw in enumerate(raw_changes):
         if not isinstance(raw, dict):
@@ -116,10 +104,9 @@ def parse_edit(message: dict[str, Any]) -> Edit:
         base_seq = raw.get("base_seq")
         if not _is_int(row) or not _is_int(col):
             raise ProtocolError("invalid_message", f'change {index}: "row" and "col" must be integers', echo)
-        if not _is_text(value):
-            raise ProtocolError(
-                "invalid_message", f'change {index}: "value" must be a string of Unicode text without NUL', echo
-            )
+        if not isinstance(value, str):
+            raise ProtocolError("invalid_message", f'change {index}: "value" must be a string', echo)
+        check_storable(value, row=row, col=col)
         if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):
             raise ProtocolError("invalid_message", f'change {index}: "base_seq" must be a non-negative integer', echo)
         changes.append(Change(row=row, col=col, value=value, base_seq=base_seq))

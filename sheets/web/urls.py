@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sheets import api, diff_api, history, views
+from sheets.web import api, diff_api, history, views
 
 urlpatterns = [
     path("", views.sheet_list, name="sheet-list"),

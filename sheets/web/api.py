@@ -1,4 +1,4 @@
-"""The JSON API (PROTOCOL.md section 5)."""
+"""The JSON API of a sheet: its events and its cells (docs/protocol.md, "HTTP API")."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ from django.views.decorators.http import require_GET
 
 from ledger.selectors import events_page
 from ledger.serialization import event_to_dict
-from projections.selectors import cells_at, cells_to_json, current_state
-from sheets.access import NoAccess, SheetAccess, sheet_access
+from projections.selectors import cells_to_json, current_state
+from projections.services import cells_at_filling_cache
 from sheets.exceptions import SheetNotFound
-from sheets.params import BadParameter, event_filter, int_param
+from sheets.web.access import NoAccess, SheetAccess, sheet_access
+from sheets.web.params import BadParameter, bad_parameter, event_filter, int_param, json_error
 
 MAX_LIMIT = 1000
-
-
-def json_error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
 
 
 def api_view(view: Callable[[HttpRequest, SheetAccess], dict[str, Any]]) -> Callable[..., JsonResponse]:
@@ -39,7 +36,7 @@ def api_view(view: Callable[[HttpRequest, SheetAccess], dict[str, Any]]) -> Call
         except NoAccess as exc:
             return json_error(403, str(exc))
         except BadParameter as exc:
-            return json_error(400, str(exc))
+            return bad_parameter(exc)
 
     return wrapper
 
@@ -50,7 +47,7 @@ def events(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
     limit = int_param(request.GET, "limit", minimum=1, maximum=MAX_LIMIT) or 100
     filters = event_filter(request.GET)
     sheet = access.sheet
-    page, next_after = events_page(sheet_id=sheet.pk, filters=filters, after=after, limit=limit)
+    page, next_after = events_page(stream_id=sheet.stream_id, filters=filters, after=after, limit=limit)
     return {
         "events": [event_to_dict(event, sheet_name=sheet.name, with_hashes=True) for event in page],
         "head": sheet.head,
@@ -63,6 +60,6 @@ def cells(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
     sheet = access.sheet
     at = int_param(request.GET, "at", maximum=sheet.head)
     if at is None or at == sheet.head:
-        state = current_state(sheet_id=sheet.pk)
+        state = current_state(stream_id=sheet.stream_id)
         return {"head": state.head, "at": state.head, "cells": cells_to_json(state.cells)}
-    return {"head": sheet.head, "at": at, "cells": cells_to_json(cells_at(sheet_id=sheet.pk, seq=at))}
+    return {"head": sheet.head, "at": at, "cells": cells_to_json(cells_at_filling_cache(stream_id=sheet.stream_id, seq=at))}

@@ -2,8 +2,8 @@
 
 orjson writes the same compact, non-ASCII-escaping JSON as
 ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` for the types a
-frame holds (str, int, bool, None, list, dict), about ten times faster;
-the frames of a replay or a paste are thousands of events long.
+frame holds (str, int, bool, None, list, dict), in C: the frames of a
+replay or a paste are thousands of events long (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""Telling a sheet's open sockets about something, over the channel layer.
+
+The channel layer is a hint, not the record (docs/architecture.md,
+decision 2): group_send is at-most-once, so a lost message costs a
+subscriber a gap that its consumer fills from the ledger; it never costs an
+edit. That is why a failing layer is logged here and not raised into the
+committed write that asked for the announcement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+from ledger.models import Event
+from sheets.broadcast.frames import events_message
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(sheet_id: int) -> str:
+    return f"sheet-{sheet_id}"
+
+
+async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
+    """Send one message to every connection on the sheet; log, never raise, when the layer fails."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group_name(sheet_id), message)
+    except (ChannelFull, RedisError, OSError) as exc:
+        logger.warning("broadcast of %s on sheet %s failed: %s", what, sheet_id, exc)
+
+
+# Announcements scheduled on a running loop, referenced until done (the
+# event loop holds tasks only weakly).
+_scheduled: set[asyncio.Task[None]] = set()
+
+
+def notify_sheet_from_sync(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
+    """notify_sheet from synchronous code, such as an on-commit hook; never raise.
+
+    Usually no event loop runs in the calling thread and the message is
+    sent before this returns. A thread that runs its own loop (a sync API
+    built on one, such as Playwright's) cannot block on it: there the
+    message is scheduled on that loop instead.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(notify_sheet)(sheet_id=sheet_id, message=message, what=what)
+        return
+    task = loop.create_task(notify_sheet(sheet_id=sheet_id, message=message, what=what))
+    _scheduled.add(task)
+    task.add_done_callback(_scheduled.discard)
+
+
+def _events_announcement(events: Sequence[Event]) -> tuple[dict[str, Any], str]:
+    return events_message(events=events), f"seqs {events[0].seq}-{events[-1].seq}"
+
+
+async def announce_events(*, sheet_id: int, events: Sequence[Event]) -> None:
+    """Tell the sheet's subscribers about committed events, from the event loop; never raise."""
+    if events:
+        message, what = _events_announcement(events)
+        await notify_sheet(sheet_id=sheet_id, message=message, what=what)
+
+
+def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
+    """announce_events from synchronous code (an on-commit hook); never raise."""
+    if events:
+        message, what = _events_announcement(events)
+        notify_sheet_from_sync(sheet_id=sheet_id, message=message, what=what)
