@@ -16,6 +16,7 @@ from itertools import takewhile
 from ledger.db import one_snapshot
 from ledger.hashing import GENESIS_HASH, LedgerRecord, format_timestamp, record_hash
 from ledger.models import Event, Stream
+from ledger.selectors import stream_head
 
 __all__ = ["Finding", "LedgerRecord", "StreamReport", "recompute_hash", "verify_chain", "verify_stream"]
 
@@ -116,7 +117,7 @@ def _events_beyond_head(*, stream_id: int, head: int) -> bool:
     # An append advances the head in the same transaction as its events, so
     # extra events under a head that has not moved since it was read were
     # not appended by the ledger (on SQLite an append may commit mid-check).
-    return Stream.objects.filter(pk=stream_id).values_list("head", flat=True).get() == head
+    return stream_head(stream_id=stream_id) == head
 
 
 def verify_stream(

@@ -177,7 +177,7 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
-# Protocol limits (PROTOCOL.md; docs/protocol.md lists the defaults).
+# Protocol limits (docs/protocol.md, section 9, lists them and their defaults).
 SHEETS_MAX_VALUE_LENGTH = env_int("SHEETS_MAX_VALUE_LENGTH", 32_768)
 SHEETS_MAX_CHANGES = env_int("SHEETS_MAX_CHANGES", 1_000)
 SHEETS_REPLAY_FRAME_SIZE = env_int("SHEETS_REPLAY_FRAME_SIZE", 500)

@@ -1,9 +1,9 @@
-"""The sheet websocket protocol (PROTOCOL.md sections 3-5) from the client's side, written once.
+"""The sheet websocket protocol (docs/protocol.md, sections 4-8) from the client's side, written once.
 
 Frames are built by the functions at the top (``subscribe_frame``,
 ``ping_frame``, ``operation_frame`` and its ``edit_frame``); every operation
 is listed in ``OPERATIONS``: a new one (``insert_rows`` and the others of
-PROTOCOL.md 4.4) is one line there, and then ``ProtocolClient.operate`` sends
+docs/protocol.md, section 13) is one line there, and then ``ProtocolClient.operate`` sends
 it and waits for its ack.
 
 ``ProtocolClient`` reads and writes those frames over a ``Transport`` (the
@@ -28,7 +28,7 @@ Frame = dict[str, Any]
 Change = tuple[int, int, str]  # (row, col, value): a cell named by its position
 
 # Every operation message: its type and the fields it carries besides
-# "type" and "client_event_id" (PROTOCOL.md 4.2 and 4.4). Each is answered
+# "type" and "client_event_id" (docs/protocol.md, section 7). Each is answered
 # by an ack (or an error) with its client_event_id.
 OPERATIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "edit": ("changes",),
@@ -56,7 +56,7 @@ class ErrorFrame(AssertionError):
 
 
 def sheet_path(sheet: str) -> str:
-    """The websocket path of a sheet (PROTOCOL.md 3)."""
+    """The websocket path of a sheet (docs/protocol.md, section 4)."""
     return f"/ws/sheet/{sheet}/"
 
 

@@ -1,4 +1,4 @@
-// The sheet websocket (docs PROTOCOL.md sections 2-4): subscribe by seq,
+// The sheet websocket (docs/protocol.md, sections 4-8): subscribe by seq,
 // apply events exactly once and in order, keep an outbox of edits until the
 // server acknowledges them, and reconnect for as long as the page is open.
 

@@ -1,4 +1,4 @@
-"""The replay's plain rows render exactly as event_to_dict renders the same events (PROTOCOL.md section 1)."""
+"""The replay's plain rows render exactly as event_to_dict renders the same events (docs/protocol.md, section 3)."""
 
 from __future__ import annotations
 

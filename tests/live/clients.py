@@ -1,6 +1,6 @@
 """A sheet replica for live tests that checks every seq, on proj.testing's protocol client.
 
-``SheetClient`` is a strict reader of PROTOCOL.md: it applies each event in
+``SheetClient`` is a strict reader of docs/protocol.md: it applies each event in
 turn and fails the test on any gap, duplicate or out-of-order seq, on an
 event that differs from an earlier copy of the same seq, and on any error
 frame it did not ask for. Frames, waits and the websocket itself are

@@ -6,7 +6,7 @@ applied seq, resends its pending edits (same ``client_event_id``) after
 ``caught_up``, retries an edit answered ``unavailable``, and pings
 periodically, resubscribing when a pong's head is ahead of it.
 
-It never raises from its background task: anything that breaks PROTOCOL.md
+It never raises from its background task: anything that breaks docs/protocol.md
 (a gap, a changed event, two different acks for one edit, an unexpected
 error frame or close code) is recorded in ``violations``, which the test
 asserts empty at the end, along with the ledger comparison.

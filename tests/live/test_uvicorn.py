@@ -90,7 +90,7 @@ async def test_login_subscribe_edit_and_catch_up_after_a_sigkill_under_uvicorn(
     await bob.wait_for_seq(2)
     assert await bob.edit([(1, 0, "from bob")]) == [3]
     for client in (alice, bob):
-        # An ack and its events come in either order (PROTOCOL.md).
+        # An ack and its events come in either order (docs/protocol.md, section 7).
         await client.wait_for_seq(3)
     assert alice.applied == bob.applied
 

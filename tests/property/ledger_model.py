@@ -1,6 +1,6 @@
 """A plain in-memory model of one sheet's ledger, written independently of the app's code.
 
-It knows the rules of PROTOCOL.md section 3.2 and nothing about the ORM or
+It knows the rules of docs/protocol.md, section 7 (editing) and nothing about the ORM or
 the fold: the state machine compares the real services against it.
 """
 

@@ -1,4 +1,4 @@
-"""The JSON API of PROTOCOL.md section 5: events and cells."""
+"""The JSON API of docs/protocol.md, section 10: events and cells."""
 
 from __future__ import annotations
 

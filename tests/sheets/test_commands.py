@@ -1,4 +1,4 @@
-"""create_sheet and grant (PROTOCOL.md section 6)."""
+"""create_sheet and grant (docs/protocol.md, section 11)."""
 
 import pytest
 from django.core.management import CommandError, call_command

@@ -1,4 +1,4 @@
-"""Who may open a sheet's websocket: the handshake and the close codes of PROTOCOL.md section 2."""
+"""Who may open a sheet's websocket: the handshake and the close codes of docs/protocol.md, section 4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""edit: ack after commit, events to the sender, idempotent retries, conflicts, rights (PROTOCOL.md 3.2)."""
+"""edit: ack after commit, events to the sender, idempotent retries, conflicts, rights (docs/protocol.md, section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input gets an error frame, keeps the connection open and writes nothing (PROTOCOL.md section 4)."""
+"""Bad input gets an error frame, keeps the connection open and writes nothing (docs/protocol.md, section 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Join the group first, then read: events committed during a replay arrive exactly once, in order (DESIGN.md 3)."""
+"""Join first, then read: events committed during a replay arrive exactly once, in order (docs/architecture.md, decision 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A lost or overlapping group message never costs a subscriber an event (DESIGN.md 2, docs/protocol.md).
+"""A lost or overlapping group message never costs a subscriber an event (docs/architecture.md, decision 2).
 
 Group messages are sent here straight through the channel layer, in the
 shape ledger.broadcast gives them, to stand in for what another process

@@ -1,4 +1,4 @@
-"""ping → pong with the head; the pong never reports a head this connection was not sent (PROTOCOL.md 3.3)."""
+"""ping → pong with the head; the pong never reports a head this connection was not sent (docs/protocol.md, section 6)."""
 
 from __future__ import annotations
 

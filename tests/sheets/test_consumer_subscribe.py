@@ -1,4 +1,4 @@
-"""subscribe: replay in bounded frames, snapshot for the far behind, then caught_up (PROTOCOL.md 3.1, 4)."""
+"""subscribe: replay in bounded frames, snapshot for the far behind, then caught_up (docs/protocol.md, sections 6 and 8)."""
 
 from __future__ import annotations
 
