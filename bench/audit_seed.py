@@ -9,10 +9,7 @@ of three users in turn; run it again to grow the same sheet.
 from __future__ import annotations
 
 import os
-import random
 import sys
-import time
-import uuid
 
 import django
 
@@ -22,11 +19,9 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
+from bench.seed import COLS, ROWS, seed_events  # noqa: E402
 from sheets.models import Role, Sheet  # noqa: E402
 from sheets.services import create_sheet, grant  # noqa: E402
-from sheets.writes.edits import Change, append_edit  # noqa: E402
-
-ROWS, COLS, BLOCK_ROWS, BLOCK_COLS = 1000, 26, 40, 25
 
 
 def main(name: str, events: int) -> None:
@@ -38,18 +33,8 @@ def main(name: str, events: int) -> None:
     sheet = Sheet.objects.filter(name=name).first() or create_sheet(name=name, rows=ROWS, cols=COLS)
     for user in users:
         grant(sheet=sheet, username=user.username, role=Role.EDITOR)
-    rng = random.Random(sheet.head)
-    started, done = time.monotonic(), 0
-    while done < events:
-        top, left = rng.randrange(ROWS - BLOCK_ROWS), rng.randrange(COLS - BLOCK_COLS + 1)
-        changes = [
-            Change(row=top + r, col=left + c, value=f"{rng.randrange(10**6)}")
-            for r in range(BLOCK_ROWS) for c in range(BLOCK_COLS)
-        ][: events - done]
-        append_edit(sheet_id=sheet.pk, user=users[(done // 1000) % 3], client_event_id=uuid.uuid4(), changes=changes)
-        done += len(changes)
-        if done % 50_000 == 0:
-            print(f"{done:,} events, {done / (time.monotonic() - started):,.0f}/s", flush=True)
+    rate = seed_events(sheet=sheet, users=users, events=events, seed=sheet.head, report_every=50_000)
+    print(f"{events:,} events, {rate:,.0f}/s", flush=True)
     sheet.refresh_from_db()
     print(f"sheet {name}: head {sheet.head}")
 

@@ -2,7 +2,7 @@
 // list of changes per gesture (a typed cell, a paste, a cleared range, an
 // undo); values set from the server go in without being reported back.
 
-import { cellKey } from "./model.js";
+import { cellKey, cellName } from "./model.js";
 
 const FLASH_CLASS = "ls-remote-change";
 
@@ -87,6 +87,18 @@ export class GridBinding {
   value(row, col) {
     const value = this.worksheet.getValueFromCoords(col, row);
     return value === null || value === undefined ? "" : String(value);
+  }
+
+  /** Every non-empty cell shown, as {"B3": "value"} (the automation handle's cells()). */
+  namedCells() {
+    const cells = {};
+    for (let row = 0; row < this.options.rows; row++) {
+      for (let col = 0; col < this.options.cols; col++) {
+        const value = this.value(row, col);
+        if (value !== "") cells[cellName(row, col)] = value;
+      }
+    }
+    return cells;
   }
 
   /** The {row, col} of the selection's anchor cell, or null when nothing is selected. */

@@ -77,16 +77,7 @@ function show(state) {
     at: state.at,
     head: state.head,
     getCell: (row, col) => grid.value(row, col),
-    cells() {
-      const cells = {};
-      for (let row = 0; row < config.rows; row++) {
-        for (let col = 0; col < config.cols; col++) {
-          const value = grid.value(row, col);
-          if (value !== "") cells[cellName(row, col)] = value;
-        }
-      }
-      return cells;
-    },
+    cells: () => grid.namedCells(),
   };
 }
 
