@@ -67,6 +67,8 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="cell")
     def cell(self, event: Event) -> str:
+        if event.row is None or event.col is None:
+            return ""  # a structure event names rows or columns, not a cell
         return f"{a1(event.row, event.col)} ({event.row}, {event.col})"
 
     @admin.display(description="old value")

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min, QuerySet
 from django.db.models.functions import Trunc
 
-from ledger.hashing import LedgerRecord, format_timestamp
+from ledger.hashing import LedgerRecord
 from ledger.models import Event
 from ledger.selectors import EventFilter, filtered_events
+from ledger.serialization import RECORD_COLUMNS, record_from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,8 @@ def export_batch(*, stream_id: int, filters: EventFilter, cells: CellRange | Non
     times over for a long ledger.
     """
     queryset = audit_events(stream_id=stream_id, filters=filters, cells=cells)
-    rows = queryset.filter(seq__gt=after, seq__lte=upto).values_list(*LedgerRecord._fields, "broadcaster__username")
-    return [
-        (LedgerRecord._make((*plain, str(client_event_id), format_timestamp(recorded_at), prev_hash, digest)), username)
-        for *plain, client_event_id, recorded_at, prev_hash, digest, username in rows[:size]
-    ]
+    rows = queryset.filter(seq__gt=after, seq__lte=upto).values_list(*RECORD_COLUMNS, "broadcaster__username")
+    return [(record_from_row(row[:-1]), row[-1]) for row in rows[:size]]
 
 
 BUCKETS: list[tuple[str, timedelta]] = [

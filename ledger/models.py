@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from ledger.hashing import GENESIS_HASH
+from ledger.hashing import CELL_CHANGED, FORMAT_BEFORE_IDS, GENESIS_HASH
 
 
 class Stream(models.Model):
@@ -30,16 +30,28 @@ class Stream(models.Model):
 
 
 class Event(models.Model):
-    """One accepted cell edit: immutable once written (see the triggers in migrations)."""
+    """One accepted operation's record: immutable once written (see the triggers in migrations).
 
-    TYPE = "CellChanged"
+    One table for every type (ledger.hashing.TYPE_FIELDS says which fields
+    each has): a cell edit fills row_id, col_id, row, col and the values; an
+    insert fills ids (a JSON list), after and row or col, the first new
+    position; a delete fills ids and positions (a JSON list).
+    """
 
     # No index of its own: every index below starts with stream_id, and each
     # one more costs every appended event an index insertion.
     stream = models.ForeignKey(Stream, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.BigIntegerField()
-    row = models.IntegerField()
-    col = models.IntegerField()
+    type = models.CharField(max_length=20, default=CELL_CHANGED)
+    # The canonical form the hash was computed over (ledger/hashing.py).
+    format = models.PositiveSmallIntegerField(default=FORMAT_BEFORE_IDS)
+    row = models.IntegerField(null=True)
+    col = models.IntegerField(null=True)
+    row_id = models.CharField(max_length=36, null=True)
+    col_id = models.CharField(max_length=36, null=True)
+    after = models.CharField(max_length=36, null=True)
+    ids = models.TextField(null=True)
+    positions = models.TextField(null=True)
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     broadcaster = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -59,4 +71,4 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stream_id}#{self.seq} ({self.row},{self.col})"
+        return f"{self.stream_id}#{self.seq} {self.type}"

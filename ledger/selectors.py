@@ -10,9 +10,9 @@ from django.db import connections
 from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from ledger.hashing import EVENT_FIELDS, format_timestamp
+from ledger.hashing import LedgerRecord
 from ledger.models import Event, Stream
-from ledger.serialization import EventRow
+from ledger.serialization import RECORD_COLUMNS, EventRow, record_from_row
 
 
 def _events(stream_id: int) -> QuerySet[Event]:
@@ -38,9 +38,10 @@ def events_after(*, stream_id: int, after: int, limit: int, upto: int | None = N
     return list(queryset[:limit])
 
 
-# The columns that need no conversion: every field but the last two of EVENT_FIELDS.
-_PLAIN_FIELDS = EVENT_FIELDS[:-2]
-assert EVENT_FIELDS[-2:] == ("client_event_id", "recorded_at")
+# The record's columns with the two that PostgreSQL renders as text itself.
+_TEXT_COLUMNS = tuple(
+    {"client_event_id": "cid_text", "recorded_at": "at_text"}.get(column, column) for column in RECORD_COLUMNS
+)
 
 
 class _UtcTimestampText(Func):
@@ -68,15 +69,14 @@ def event_rows_after(*, stream_id: int, after: int, limit: int, upto: int | None
     username_field = f"broadcaster__{get_user_model().USERNAME_FIELD}"
     queryset = queryset.order_by("seq")
     if connections[queryset.db].vendor == "postgresql":
-        return list(
-            queryset.annotate(
-                cid_text=Cast("client_event_id", TextField()), at_text=_UtcTimestampText(F("recorded_at"))
-            ).values_list(*_PLAIN_FIELDS, "cid_text", "at_text", username_field)[:limit]
-        )
+        as_text = queryset.annotate(
+            cid_text=Cast("client_event_id", TextField()), at_text=_UtcTimestampText(F("recorded_at"))
+        ).values_list(*_TEXT_COLUMNS, username_field)[:limit]
+        return [(LedgerRecord._make(row[:-1]), row[-1]) for row in as_text]
     # Elsewhere (SQLite) the column forms differ (a UUID as 32 hex digits,
     # microseconds omitted when zero): convert the loaded values in Python.
-    rows = queryset.values_list(*_PLAIN_FIELDS, "client_event_id", "recorded_at", username_field)[:limit]
-    return [(*plain, str(cid), format_timestamp(at), username) for *plain, cid, at, username in rows]
+    rows = queryset.values_list(*RECORD_COLUMNS, username_field)[:limit]
+    return [(record_from_row(row[:-1]), row[-1]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,21 +10,49 @@ from datetime import datetime
 
 from django.db import connection, models
 
-from ledger.hashing import EVENT_FIELDS, canonical_bytes, chain_hash, format_timestamp
+from ledger.hashing import CELL_CHANGED, FORMAT_CURRENT, canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event, Stream
-from ledger.serialization import event_record
+from ledger.serialization import RECORD_COLUMNS, record_of
 
 
 @dataclass(frozen=True, slots=True)
 class CellChange:
-    """One event to append: a cell of ``row``, ``col`` going from ``old_value`` to ``new_value``."""
+    """One event to append: the cell (``row_id``, ``col_id``), now at ``row``, ``col``, going from one value to another."""
 
     broadcaster_id: int
     client_event_id: uuid.UUID
+    row_id: str
+    col_id: str
     row: int
     col: int
     old_value: str
     new_value: str
+
+    def columns(self) -> dict[str, object]:
+        return {
+            "type": CELL_CHANGED, "row_id": self.row_id, "col_id": self.col_id, "row": self.row, "col": self.col,
+            "old_value": self.old_value, "new_value": self.new_value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StructureChange:
+    """One event to append that inserts or deletes rows or columns (ledger.hashing.TYPE_FIELDS)."""
+
+    broadcaster_id: int
+    client_event_id: uuid.UUID
+    type: str
+    ids: tuple[str, ...]
+    after: str | None = None
+    row: int | None = None  # RowsInserted: the position of the first new row
+    col: int | None = None  # ColumnsInserted: the position of the first new column
+    positions: tuple[int, ...] = ()  # RowsDeleted, ColumnsDeleted: positions just before, ascending
+
+    def columns(self) -> dict[str, object]:
+        return {
+            "type": self.type, "ids": json.dumps(list(self.ids)), "after": self.after, "row": self.row,
+            "col": self.col, "positions": json.dumps(list(self.positions)) if self.positions else None,
+        }
 
 
 def create_stream(*, name: str) -> Stream:
@@ -56,7 +85,9 @@ def events_for_client_ids(*, stream_id: int, client_event_ids: Iterable[uuid.UUI
     return found
 
 
-def chain_events(*, stream: Stream, changes: Iterable[CellChange], recorded_at: datetime) -> list[Event]:
+def chain_events(
+    *, stream: Stream, changes: Iterable[CellChange | StructureChange], recorded_at: datetime
+) -> list[Event]:
     """Return the changes as the stream's next events, seq and hash set, and advance ``stream`` in memory.
 
     Nothing is written: ``write_events`` stores them, in the transaction
@@ -66,11 +97,11 @@ def chain_events(*, stream: Stream, changes: Iterable[CellChange], recorded_at: 
     events = []
     for change in changes:
         event = Event(
-            stream=stream, seq=stream.head + 1, row=change.row, col=change.col, old_value=change.old_value,
-            new_value=change.new_value, broadcaster_id=change.broadcaster_id,
+            stream=stream, seq=stream.head + 1, format=FORMAT_CURRENT, broadcaster_id=change.broadcaster_id,
             client_event_id=change.client_event_id, recorded_at=recorded_at, prev_hash=stream.head_hash,
+            **change.columns(),
         )
-        event.hash = chain_hash(stream.head_hash, canonical_bytes(sheet=stream.name, **event_record(event, recorded_at=at)))
+        event.hash = chain_hash(stream.head_hash, canonical_bytes(record_of(event, recorded_at=at), sheet=stream.name))
         events.append(event)
         stream.head, stream.head_hash = event.seq, event.hash
     return events
@@ -99,7 +130,7 @@ def _insert_events(events: Sequence[Event]) -> None:
     # which dominates a large paste; PostgreSQL takes each column whole, as
     # one array, and unnests them (docs/benchmarks.md has the figures).
     q = connection.ops.quote_name
-    columns = [*EVENT_FIELDS, "prev_hash", "hash"]
+    columns = list(RECORD_COLUMNS)
     names = ", ".join(q(column) for column in columns)
     arrays = ", ".join(f"%s::{_db_type(column)}[]" for column in columns)
     with connection.cursor() as cursor:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import takewhile
 
 from ledger.db import one_snapshot
-from ledger.hashing import GENESIS_HASH, LedgerRecord, format_timestamp, record_hash
+from ledger.hashing import GENESIS_HASH, LedgerRecord, record_hash
 from ledger.models import Event, Stream
 from ledger.selectors import stream_head
+from ledger.serialization import RECORD_COLUMNS, record_from_row
 
 __all__ = ["Finding", "LedgerRecord", "StreamReport", "recompute_hash", "verify_chain", "verify_stream"]
 
@@ -103,12 +103,11 @@ def _records(stream_id: int) -> Iterator[LedgerRecord]:
     rows = (
         Event.objects.filter(stream_id=stream_id)
         .order_by("seq")
-        .values_list(*LedgerRecord._fields)
+        .values_list(*RECORD_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for *plain, client_event_id, recorded_at, prev_hash, digest in rows:
-        assert isinstance(recorded_at, datetime)
-        yield LedgerRecord._make((*plain, str(client_event_id), format_timestamp(recorded_at), prev_hash, digest))
+    for row in rows:
+        yield record_from_row(row)
 
 
 def _events_beyond_head(*, stream_id: int, head: int) -> bool:

@@ -24,8 +24,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-ROW_PREFIX = "r"
-COL_PREFIX = "c"
+from ledger.hashing import COL_PREFIX, ROW_PREFIX
+
+__all__ = ["COL_PREFIX", "ROW_PREFIX", "Axis", "NotInAxis", "Run"]
+
 _IMPLICIT = re.compile(r"^([a-z])(0|[1-9][0-9]{0,8})$")
 
 

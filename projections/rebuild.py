@@ -20,10 +20,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from ledger.hashing import CELL_CHANGED
 from ledger.models import Event
 from ledger.services import lock_stream
 from projections.fold import Cells, CellState, Coord, non_empty
 from projections.models import Cell, ProjectionSnapshot
+from projections.selectors import cell_events
 from projections.snapshots import decode, fold_with_checkpoints, record_snapshots, snapshot_interval
 
 Progress = Callable[[int], None]
@@ -36,13 +38,14 @@ def _latest_per_cell_sql() -> str:
     if connection.vendor == "postgresql":
         return (
             f"SELECT DISTINCT ON ({row}, {col}) stream_id, {row}, {col}, new_value, seq FROM {events}"
-            f" WHERE stream_id = %s ORDER BY {row}, {col}, seq DESC"
+            f" WHERE stream_id = %s AND type = '{CELL_CHANGED}' ORDER BY {row}, {col}, seq DESC"
         )
     # Elsewhere: join each cell's max(seq) back to its event; the
     # (stream, row, col, seq) index serves both sides.
     return (
         f"SELECT e.stream_id, e.{row}, e.{col}, e.new_value, e.seq FROM {events} e"
-        f" JOIN (SELECT {row}, {col}, MAX(seq) AS seq FROM {events} WHERE stream_id = %s GROUP BY {row}, {col}) m"
+        f" JOIN (SELECT {row}, {col}, MAX(seq) AS seq FROM {events} WHERE stream_id = %s AND type = '{CELL_CHANGED}'"
+        f" GROUP BY {row}, {col}) m"
         f" ON e.{row} = m.{row} AND e.{col} = m.{col} AND e.seq = m.seq"
         f" WHERE e.stream_id = %s"
     )
@@ -66,7 +69,7 @@ def _stored_cells(stream_id: int) -> Iterator[tuple[Coord, CellState]]:
 
 def _ledger_events(stream_id: int, head: int) -> Iterator[object]:
     return (
-        Event.objects.filter(stream_id=stream_id, seq__lte=head)
+        cell_events(stream_id=stream_id).filter(seq__lte=head)
         .order_by("seq")
         .values_list("seq", "row", "col", "new_value", named=True)
         .iterator(chunk_size=5000)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db.models import QuerySet
 
 from ledger.db import one_snapshot
+from ledger.hashing import CELL_CHANGED
 from ledger.models import Event
 from ledger.selectors import stream_head
 from projections.fold import Cells, CellState, Coord, non_empty
@@ -16,6 +17,11 @@ from projections.models import Cell
 from projections.snapshots import fold_with_checkpoints, nearest_snapshot, snapshot_interval
 
 T = TypeVar("T")
+
+
+def cell_events(*, stream_id: int) -> QuerySet[Event]:
+    """The stream's cell edits: what the fold of positions reads (structure events are not folded yet)."""
+    return Event.objects.filter(stream_id=stream_id, type=CELL_CHANGED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +68,13 @@ def cells_at(*, stream_id: int, seq: int, checkpoint: Callable[[int, Cells], Non
     """
     start, cells = nearest_snapshot(stream_id=stream_id, seq=seq)
     events = (
-        Event.objects.filter(stream_id=stream_id, seq__gt=start, seq__lte=seq)
+        cell_events(stream_id=stream_id)
+        .filter(seq__gt=start, seq__lte=seq)
         .order_by("seq")
         .values_list("seq", "row", "col", "new_value", named=True)
         .iterator(chunk_size=5000)
     )
-    return non_empty(fold_with_checkpoints(events, cells, every=snapshot_interval(), checkpoint=checkpoint))
+    return non_empty(fold_with_checkpoints(events, cells, every=snapshot_interval(), checkpoint=checkpoint))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +94,14 @@ def diff_cells(*, stream_id: int, from_seq: int, to_seq: int) -> list[CellDiff]:
     # keeping the last value of each, instead of a second full time travel.
     after: dict[Coord, str] = {}
     touched = (
-        Event.objects.filter(stream_id=stream_id, seq__gt=from_seq, seq__lte=to_seq)
+        cell_events(stream_id=stream_id)
+        .filter(seq__gt=from_seq, seq__lte=to_seq)
         .order_by("seq")
         .values_list("row", "col", "new_value")
         .iterator(chunk_size=5000)
     )
     for row, col, value in touched:
-        after[(row, col)] = value
+        after[(cast(int, row), cast(int, col))] = value
     diffs = []
     for (row, col), value in sorted(after.items()):
         old = before[(row, col)].value if (row, col) in before else ""

@@ -19,15 +19,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.axis import COL_PREFIX, ROW_PREFIX, Axis
+from ledger.hashing import (
+    CELL_CHANGED,
+    COL_PREFIX,
+    COLUMNS_DELETED,
+    COLUMNS_INSERTED,
+    ROW_PREFIX,
+    ROWS_DELETED,
+    ROWS_INSERTED,
+)
+from projections.axis import Axis
 from projections.fold import CellState
-
-CELL_CHANGED = "CellChanged"
-ROWS_INSERTED = "RowsInserted"
-ROWS_DELETED = "RowsDeleted"
-COLUMNS_INSERTED = "ColumnsInserted"
-COLUMNS_DELETED = "ColumnsDeleted"
-TYPES = (CELL_CHANGED, ROWS_INSERTED, ROWS_DELETED, COLUMNS_INSERTED, COLUMNS_DELETED)
 
 IdCoord = tuple[str, str]
 

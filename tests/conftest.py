@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
 from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash
-from ledger.serialization import event_record
+from ledger.serialization import record_of
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
 from sheets.writes.edits import AppendResult, Change, append_edit
@@ -131,7 +131,7 @@ def assert_hash_chain(sheet: Sheet, events: Sequence[Any]) -> None:
     prev_hash = GENESIS_HASH
     for event in events:
         assert event.prev_hash == prev_hash, f"{sheet.name}: chain broken before seq {event.seq}"
-        canonical = canonical_bytes(sheet=sheet.name, **event_record(event))
+        canonical = canonical_bytes(record_of(event), sheet=sheet.name)
         assert event.hash == chain_hash(prev_hash, canonical), f"{sheet.name}: hash of seq {event.seq} does not verify"
         prev_hash = event.hash
     assert sheet.stream.head_hash == prev_hash, f"{sheet.name}: head_hash is not the hash of the last event"

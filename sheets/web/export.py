@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -12,17 +13,22 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
 from ledger.audit import CellRange, export_batch
-from ledger.hashing import EVENT_TYPE
+from ledger.hashing import CELL_CHANGED
 from ledger.notation import a1
 from ledger.selectors import EventFilter
+from ledger.serialization import record_to_dict
 from sheets.models import Sheet
 
 # The API's event fields (ledger/serialization.py) plus the cell's name;
 # tests hold the two to the same values.
+# The first fourteen are those of a cell edit; then the canonical form's
+# version and the fields of the other types, lists as JSON (docs/auditing.md).
 COLUMNS = [
     "seq", "type", "sheet", "row", "col", "cell", "old_value", "new_value", "broadcaster_id", "broadcaster",
     "client_event_id", "recorded_at", "prev_hash", "hash",
+    "format", "row_id", "col_id", "after", "row_ids", "col_ids", "rows", "cols",
 ]
+_LISTS = ("row_ids", "col_ids", "rows", "cols")
 BATCH = 2_000
 
 
@@ -43,11 +49,14 @@ class Export:
         )
         rows = []
         for record, username in batch:
-            data = {
-                "type": EVENT_TYPE, "sheet": self.sheet.name, "cell": a1(record.row, record.col),
-                "broadcaster": username, **record._asdict(),
-            }
-            rows.append([data[column] for column in COLUMNS])
+            data = record_to_dict(record, sheet_name=self.sheet.name, broadcaster=username, with_hashes=True)
+            data["format"] = record.format
+            if record.type == CELL_CHANGED:
+                data["cell"] = a1(data["row"], data["col"])
+            for name in _LISTS:
+                if name in data:
+                    data[name] = json.dumps(data[name])
+            rows.append(["" if data.get(column) is None else data[column] for column in COLUMNS])
         return _csv(rows), (batch[-1][0].seq if batch else after), len(batch)
 
     def lines(self) -> Iterator[str]:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.hashing import COL_PREFIX, ROW_PREFIX
 from ledger.models import Event
 from ledger.services import CellChange, chain_events, events_for_client_ids, lock_stream, write_events
 from ledger.values import is_storable
@@ -210,8 +211,11 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
             coord = (change.row, change.col)
             changes.append(
                 CellChange(
-                    broadcaster_id=request.user.pk, client_event_id=request.client_event_id, row=change.row,
-                    col=change.col, old_value=current[coord].value if coord in current else "",
+                    broadcaster_id=request.user.pk, client_event_id=request.client_event_id,
+                    # Until rows and columns can be inserted, every row and
+                    # column has the implicit id of its position.
+                    row_id=f"{ROW_PREFIX}{change.row}", col_id=f"{COL_PREFIX}{change.col}",
+                    row=change.row, col=change.col, old_value=current[coord].value if coord in current else "",
                     new_value=change.value,
                 )
             )

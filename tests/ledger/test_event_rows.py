@@ -51,7 +51,7 @@ def test_rows_render_as_event_to_dict(sheet_with_events):
 
 def test_rows_honour_after_upto_and_limit(sheet_with_events):
     sheet = sheet_with_events
-    assert [r[0] for r in event_rows_after(stream_id=sheet.stream_id, after=1, upto=5, limit=3)] == [2, 3, 4]
-    assert [r[0] for r in event_rows_after(stream_id=sheet.stream_id, after=4, upto=5, limit=10)] == [5]
-    assert [r[0] for r in event_rows_after(stream_id=sheet.stream_id, after=4, limit=10)] == [5, 6]
+    assert [record.seq for record, _ in event_rows_after(stream_id=sheet.stream_id, after=1, upto=5, limit=3)] == [2, 3, 4]
+    assert [record.seq for record, _ in event_rows_after(stream_id=sheet.stream_id, after=4, upto=5, limit=10)] == [5]
+    assert [record.seq for record, _ in event_rows_after(stream_id=sheet.stream_id, after=4, limit=10)] == [5, 6]
     assert event_rows_after(stream_id=sheet.stream_id, after=6, limit=10) == []

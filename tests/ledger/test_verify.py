@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
-from ledger.hashing import canonical_bytes, chain_hash, format_timestamp
+from ledger.hashing import COLUMNS_DELETED, COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED, canonical_bytes, chain_hash
 from ledger.models import Event, Stream
 from ledger.progress import Progress
-from ledger.verify import LedgerRecord, verify_chain
+from ledger.serialization import record_of
+from ledger.services import CellChange, StructureChange, chain_events, create_stream, lock_stream, write_events
+from ledger.verify import Finding, LedgerRecord, verify_chain, verify_stream
 from sheets.models import Sheet
-from tests.conftest import edit
+from tests.conftest import edit, unique
 
 pytestmark = pytest.mark.django_db
 
@@ -103,14 +107,7 @@ def test_a_changed_author_is_named_by_its_seq(sheet, tamper, make_user):
 
 def test_a_changed_event_with_a_recomputed_hash_breaks_the_next_link(sheet, tamper):
     event = Event.objects.get(stream__sheet=sheet, seq=3)
-    forged = chain_hash(
-        event.prev_hash,
-        canonical_bytes(
-            sheet=sheet.name, seq=3, row=event.row, col=event.col, old_value=event.old_value, new_value="forged",
-            broadcaster_id=event.broadcaster_id, client_event_id=str(event.client_event_id),
-            recorded_at=format_timestamp(event.recorded_at),
-        ),
-    )
+    forged = chain_hash(event.prev_hash, canonical_bytes(record_of(event)._replace(new_value="forged"), sheet=sheet.name))
     sql("UPDATE ledger_event SET new_value = 'forged', hash = %s WHERE stream_id = %s AND seq = 3", [forged, sheet.stream_id])
     with pytest.raises(CommandError, match="first bad seq 4: prev_hash does not match the hash of seq 3"):
         run(sheet.name)
@@ -169,10 +166,12 @@ def test_one_bad_sheet_fails_the_run_and_the_others_are_still_reported(sheet, ma
 
 
 def _record(seq: int, prev_hash: str, sheet: str = "s") -> LedgerRecord:
-    fields = dict(row=0, col=seq, old_value="", new_value=str(seq), broadcaster_id=1,
-                  client_event_id="00000000-0000-4000-8000-000000000000", recorded_at="2026-11-24T10:15:02.123456Z")
-    digest = chain_hash(prev_hash, canonical_bytes(sheet=sheet, seq=seq, **fields))  # type: ignore[arg-type]
-    return LedgerRecord(seq=seq, prev_hash=prev_hash, hash=digest, **fields)  # type: ignore[arg-type]
+    unhashed = LedgerRecord(
+        seq=seq, row=0, col=seq, old_value="", new_value=str(seq), broadcaster_id=1,
+        client_event_id="00000000-0000-4000-8000-000000000000", recorded_at="2026-11-24T10:15:02.123456Z",
+        prev_hash=prev_hash, hash="",
+    )
+    return unhashed._replace(hash=chain_hash(prev_hash, canonical_bytes(unhashed, sheet=sheet)))
 
 
 def test_the_pure_check_accepts_a_chain_built_by_hand_and_reports_progress():
@@ -228,11 +227,7 @@ def test_a_whole_chain_rewritten_consistently_is_caught_only_by_an_anchor(sheet,
     prev = Event.objects.get(stream__sheet=sheet, seq=1).hash
     for event in Event.objects.filter(stream__sheet=sheet, seq__gte=2).order_by("seq"):
         value = "forged" if event.seq == 2 else event.new_value
-        digest = chain_hash(prev, canonical_bytes(
-            sheet=sheet.name, seq=event.seq, row=event.row, col=event.col, old_value=event.old_value,
-            new_value=value, broadcaster_id=event.broadcaster_id, client_event_id=str(event.client_event_id),
-            recorded_at=format_timestamp(event.recorded_at),
-        ))
+        digest = chain_hash(prev, canonical_bytes(record_of(event)._replace(new_value=value), sheet=sheet.name))
         sql("UPDATE ledger_event SET new_value = %s, prev_hash = %s, hash = %s WHERE id = %s",
             [value, prev, digest, event.pk])
         prev = digest
@@ -260,3 +255,37 @@ def test_a_malformed_anchor_is_refused(sheet, anchor):
 def test_an_anchor_needs_a_sheet_name(sheet):
     with pytest.raises(CommandError, match="needs the NAME"):
         run("--anchor", f"1:{'a' * 64}")
+
+
+def test_every_type_of_event_is_chained_and_verified(alice, tamper):
+    stream = create_stream(name=unique("types"))
+    cid = uuid.uuid4()
+    common = {"broadcaster_id": alice.pk, "client_event_id": cid}
+    changes = [
+        CellChange(**common, row_id="r0", col_id="c0", row=0, col=0, old_value="", new_value="x"),
+        StructureChange(**common, type=ROWS_INSERTED, ids=("n1", "n2"), after="r0", row=1),
+        StructureChange(**common, type=ROWS_DELETED, ids=("r3",), positions=(5,)),
+        StructureChange(**common, type=COLUMNS_INSERTED, ids=("k",), after=None, col=0),
+        StructureChange(**common, type=COLUMNS_DELETED, ids=("c1",), positions=(2,)),
+    ]
+    with transaction.atomic():
+        locked = lock_stream(stream_id=stream.pk)
+        write_events(stream=locked, events=chain_events(stream=locked, changes=changes, recorded_at=timezone.now()))
+    report = verify_stream(stream_id=stream.pk)
+    assert report.ok and report.checked == 5
+    sql("UPDATE ledger_event SET ids = %s WHERE stream_id = %s AND seq = 2", ['["n1","nX"]', stream.pk])
+    report = verify_stream(stream_id=stream.pk)
+    assert report.finding == Finding(2, "hash does not match the event's content: the event was changed")
+
+
+def test_a_chain_of_both_formats_verifies_and_each_keeps_its_own_canonical_form():
+    old = _record(1, "0" * 64)
+    current = LedgerRecord(
+        seq=2, row=0, col=0, old_value="1", new_value="y", broadcaster_id=1, client_event_id=old.client_event_id,
+        recorded_at=old.recorded_at, prev_hash=old.hash, hash="", format=2, row_id="r0", col_id="c1",
+    )
+    current = current._replace(hash=chain_hash(old.hash, canonical_bytes(current, sheet="s")))
+    assert verify_chain([old, current], sheet="s", head=2, head_hash=current.hash) == (2, None)
+    assert b'"row_id"' not in canonical_bytes(old, sheet="s") and b'"format":2' in canonical_bytes(current, sheet="s")
+    # Read as format 1, the same event would hash differently: the format is part of what is verified.
+    assert verify_chain([old, current._replace(format=1)], sheet="s", head=2, head_hash=current.hash)[1] is not None

@@ -62,7 +62,7 @@ async def test_subscribe_at_the_head_sends_only_caught_up(connect, ws_sheet, mem
     assert await subscribe(await connect(sheet, alice), since=2) == [{"type": "caught_up", "head": 2}]
 
 
-async def test_replayed_event_has_every_field_of_section_1(connect, ws_sheet, member):
+async def test_replayed_event_has_every_field_of_an_edit(connect, ws_sheet, member):
     alice = await member()
     sheet = await ws_sheet(editors=(alice,))
     client_event_id = uuid.uuid4()
@@ -75,6 +75,8 @@ async def test_replayed_event_has_every_field_of_section_1(connect, ws_sheet, me
         "seq": 2,
         "type": "CellChanged",
         "sheet": sheet.name,
+        "row_id": "r2",
+        "col_id": "c1",
         "row": 2,
         "col": 1,
         "old_value": "10",

@@ -165,8 +165,14 @@ def api_events(client, sheet, **params) -> list[dict[str, object]]:
     return body["events"]
 
 
+# The export's columns that an edit's API object does not have: the cell's
+# name, the canonical form's version, and the fields of structure events.
+NOT_IN_AN_EDIT = ("cell", "format", "after", "row_ids", "col_ids", "rows", "cols")
+
+
 def as_api(row: dict[str, str]) -> dict[str, object]:
-    converted: dict[str, object] = {k: v for k, v in row.items() if k != "cell"}
+    assert all(row[key] == "" for key in NOT_IN_AN_EDIT[2:])
+    converted: dict[str, object] = {k: v for k, v in row.items() if k not in NOT_IN_AN_EDIT}
     for key in ("seq", "row", "col", "broadcaster_id"):
         converted[key] = int(row[key])
     return converted
@@ -202,7 +208,8 @@ def test_csv_has_the_documented_columns_and_reverifies_with_the_pure_check(clien
     assert list(rows[0]) == export.COLUMNS
     records = (
         LedgerRecord(int(r["seq"]), int(r["row"]), int(r["col"]), r["old_value"], r["new_value"],
-                     int(r["broadcaster_id"]), r["client_event_id"], r["recorded_at"], r["prev_hash"], r["hash"])
+                     int(r["broadcaster_id"]), r["client_event_id"], r["recorded_at"], r["prev_hash"], r["hash"],
+                     type=r["type"], format=int(r["format"]), row_id=r["row_id"], col_id=r["col_id"])
         for r in rows
     )
     checked, finding = verify_chain(records, sheet=sheet.name, head=sheet.head, head_hash=sheet.stream.head_hash)
