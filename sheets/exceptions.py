@@ -44,6 +44,18 @@ class OutOfRange(EditRejected):
     code = "out_of_range"
 
 
+class NoSuchRow(EditRejected):
+    """A named row does not exist or was deleted; ``details['row_ids']`` lists those."""
+
+    code = "no_such_row"
+
+
+class NoSuchCol(EditRejected):
+    """A named column does not exist or was deleted; ``details['col_ids']`` lists those."""
+
+    code = "no_such_col"
+
+
 class Forbidden(EditRejected):
     code = "forbidden"
 

@@ -1,10 +1,14 @@
 """Sheets and who may do what on them."""
 
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 SHEET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# A row's or a column's id (docs/protocol.md, section 1).
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,36}")
 MAX_ROWS = 1_000_000
 MAX_COLS = 18_278  # A..ZZZ
 

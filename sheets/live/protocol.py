@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.values import is_storable
+from sheets.models import ID_PATTERN
 from sheets.writes.edits import Change, check_change_count, check_storable
 
 
@@ -45,6 +46,10 @@ class Ping:
 def _is_int(value: Any) -> bool:
     # JSON true/false arrive as bool, which Python counts as int.
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
 def decode_frame(text: str | None, data: bytes | None) -> dict[str, Any]:
@@ -100,14 +105,29 @@ def parse_edit(message: dict[str, Any]) -> Edit:
     for index, raw in enumerate(raw_changes):
         if not isinstance(raw, dict):
             raise ProtocolError("invalid_message", f"change {index} must be an object", echo)
-        row, col, value = raw.get("row"), raw.get("col"), raw.get("value")
-        base_seq = raw.get("base_seq")
-        if not _is_int(row) or not _is_int(col):
-            raise ProtocolError("invalid_message", f'change {index}: "row" and "col" must be integers', echo)
+        value, base_seq = raw.get("value"), raw.get("base_seq")
+        if "row_id" in raw or "col_id" in raw:
+            row_id, col_id = raw.get("row_id"), raw.get("col_id")
+            if "row" in raw or "col" in raw:
+                raise ProtocolError(
+                    "invalid_message", f'change {index}: name the cell by "row_id" and "col_id" or by "row" and "col"',
+                    echo,
+                )
+            if not _is_id(row_id) or not _is_id(col_id):
+                raise ProtocolError(
+                    "invalid_message", f'change {index}: "row_id" and "col_id" must be ids (1 to 36 of A-Z a-z 0-9 _ -)',
+                    echo,
+                )
+            change = Change(row_id=row_id, col_id=col_id, value=value, base_seq=base_seq)
+        else:
+            row, col = raw.get("row"), raw.get("col")
+            if not _is_int(row) or not _is_int(col):
+                raise ProtocolError("invalid_message", f'change {index}: "row" and "col" must be integers', echo)
+            change = Change(row=row, col=col, value=value, base_seq=base_seq)
         if not isinstance(value, str):
             raise ProtocolError("invalid_message", f'change {index}: "value" must be a string', echo)
-        check_storable(value, row=row, col=col)
+        check_storable(change)
         if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):
             raise ProtocolError("invalid_message", f'change {index}: "base_seq" must be a non-negative integer', echo)
-        changes.append(Change(row=row, col=col, value=value, base_seq=base_seq))
+        changes.append(change)
     return Edit(client_event_id=client_event_id, changes=changes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from ledger.hashing import COL_PREFIX, ROW_PREFIX
 from ledger.models import Event
 from ledger.services import CellChange, chain_events, events_for_client_ids, lock_stream, write_events
 from ledger.values import is_storable
+from projections.axis import Axis, NotInAxis
 from projections.fold import Cells, CellState, fold
 from projections.services import load_cells, store_cells
 from sheets.broadcast.announce import broadcast_events
@@ -30,6 +31,8 @@ from sheets.exceptions import (
     EditRejected,
     Forbidden,
     InvalidEdit,
+    NoSuchCol,
+    NoSuchRow,
     OutOfRange,
     TooManyChanges,
     ValueTooLong,
@@ -44,10 +47,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    row: int
-    col: int
-    value: str
+    """One cell of an edit, named by position (``row``, ``col``) or by id (``row_id``, ``col_id``)."""
+
+    row: int | None = None
+    col: int | None = None
+    value: str = ""
     base_seq: int | None = None
+    row_id: str | None = None
+    col_id: str | None = None
+
+    @property
+    def by_id(self) -> bool:
+        return self.row_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,34 +95,73 @@ def check_change_count(count: int) -> None:
 _JSON_SAFE = 2**53
 
 
-def cell_fields(row: int, col: int) -> dict[str, int]:
-    """The ``row`` and ``col`` fields of an error about one cell, so that a client need not parse the message."""
-    return {name: value for name, value in (("row", row), ("col", col)) if -_JSON_SAFE < value < _JSON_SAFE}
+def cell_fields(change: Change) -> dict[str, int | str]:
+    """The fields of an error about one cell, as the change named it (``row``/``col`` or ``row_id``/``col_id``)."""
+    fields: dict[str, int | str] = {}
+    for name, value in (("row", change.row), ("col", change.col)):
+        if value is not None and -_JSON_SAFE < value < _JSON_SAFE:
+            fields[name] = value
+    for name, text in (("row_id", change.row_id), ("col_id", change.col_id)):
+        if text is not None:
+            fields[name] = text
+    return fields
 
 
-def check_storable(value: object, *, row: int, col: int) -> None:
+def check_storable(change: Change) -> None:
     """Refuse a value the ledger cannot store on every backend, naming the cell in the error's fields."""
-    if not is_storable(value):
-        raise InvalidEdit("the value must be Unicode text without NUL or lone surrogates", **cell_fields(row, col))
+    if not is_storable(change.value):
+        raise InvalidEdit("the value must be Unicode text without NUL or lone surrogates", **cell_fields(change))
 
 
-def check_length(value: str, *, row: int, col: int) -> None:
+def check_length(change: Change) -> None:
     """Refuse a value over SHEETS_MAX_VALUE_LENGTH characters, naming the cell in the error's fields."""
     limit = settings.SHEETS_MAX_VALUE_LENGTH
-    if len(value) > limit:
-        raise ValueTooLong(f"the value has {len(value)} characters; the limit is {limit}", **cell_fields(row, col))
+    if len(change.value) > limit:
+        raise ValueTooLong(f"the value has {len(change.value)} characters; the limit is {limit}", **cell_fields(change))
 
 
 def _check_shape(changes: Sequence[Change]) -> None:
     # Every length before any storability: a too-long value is named first.
     check_change_count(len(changes))
     for change in changes:
-        check_length(change.value, row=change.row, col=change.col)
+        by_position = change.row is not None and change.col is not None
+        if by_position == (change.row_id is not None and change.col_id is not None):
+            raise InvalidEdit("a change names its cell by row and col, or by row_id and col_id", **cell_fields(change))
     for change in changes:
-        check_storable(change.value, row=change.row, col=change.col)
+        check_length(change)
+    for change in changes:
+        check_storable(change)
+
+
+def _axes(sheet: Sheet) -> tuple[Axis, Axis]:
+    """The sheet's rows and columns in order.
+
+    No operation inserts or deletes them yet, so they are the ones the
+    sheet was created with, by their implicit ids.
+    """
+    return Axis.created(ROW_PREFIX, sheet.rows), Axis.created(COL_PREFIX, sheet.cols)
+
+
+def _resolve(changes: Sequence[Change], rows: Axis, cols: Axis) -> list[Change]:
+    """Give every change named by id the position of its cell now; refuse ids that name no live row or column."""
+    try:
+        row_at = rows.positions({change.row_id for change in changes if change.row_id is not None})
+    except NotInAxis as exc:
+        raise NoSuchRow("the edit names rows that do not exist or were deleted", row_ids=exc.args[0]) from None
+    try:
+        col_at = cols.positions({change.col_id for change in changes if change.col_id is not None})
+    except NotInAxis as exc:
+        raise NoSuchCol("the edit names columns that do not exist or were deleted", col_ids=exc.args[0]) from None
+    return [
+        replace(change, row=row_at[change.row_id], col=col_at[change.col_id])
+        if change.row_id is not None and change.col_id is not None
+        else change
+        for change in changes
+    ]
 
 
 def _inside(sheet: Sheet, change: Change) -> bool:
+    assert change.row is not None and change.col is not None
     return 0 <= change.row < sheet.rows and 0 <= change.col < sheet.cols
 
 
@@ -120,7 +170,7 @@ def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:
         if not _inside(sheet, change):
             raise OutOfRange(
                 f"the cell is outside the sheet's {sheet.rows} rows and {sheet.cols} columns",
-                **cell_fields(change.row, change.col),
+                **cell_fields(change),
             )
 
 
@@ -181,11 +231,22 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
     previous = events_for_client_ids(
         stream_id=stream.pk, client_event_ids={requests[index].client_event_id for index in waiting}
     )
+    rows, cols = _axes(sheet)
+    resolved: dict[int, list[Change] | EditRejected] = {}
+    for index in waiting:
+        try:
+            resolved[index] = _resolve(requests[index].changes, rows, cols)
+        except EditRejected as exc:
+            resolved[index] = exc
     # Only cells inside the sheet are read: a change far outside it is
     # refused below, and some databases cannot even compare such a number.
     current = load_cells(
         stream_id=stream.pk,
-        coords=[(c.row, c.col) for index in waiting for c in requests[index].changes if _inside(sheet, c)],
+        coords=[
+            (c.row, c.col)
+            for found in resolved.values() if not isinstance(found, EditRejected)
+            for c in found if _inside(sheet, c)
+        ],
     )
     loaded = dict(current)
     now = timezone.now()
@@ -201,20 +262,21 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
                     raise InvalidEdit("this client_event_id was already used by another user")
                 outcomes[index] = AppendResult(seqs=[event.seq for event in earlier], events=earlier, duplicate=True)
                 continue
-            _check_bounds(sheet, request.changes)
-            _check_conflicts(request.changes, current)
+            found = resolved[index]
+            if isinstance(found, EditRejected):
+                raise found
+            _check_bounds(sheet, found)
+            _check_conflicts(found, current, rows=rows, cols=cols)
         except EditRejected as exc:
             outcomes[index] = exc
             continue
         changes = []
-        for change in request.changes:
+        for change in found:
             coord = (change.row, change.col)
             changes.append(
                 CellChange(
                     broadcaster_id=request.user.pk, client_event_id=request.client_event_id,
-                    # Until rows and columns can be inserted, every row and
-                    # column has the implicit id of its position.
-                    row_id=f"{ROW_PREFIX}{change.row}", col_id=f"{COL_PREFIX}{change.col}",
+                    row_id=change.row_id or rows.id_at(change.row), col_id=change.col_id or cols.id_at(change.col),
                     row=change.row, col=change.col, old_value=current[coord].value if coord in current else "",
                     new_value=change.value,
                 )
@@ -233,7 +295,7 @@ def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list
     return events
 
 
-def _check_conflicts(changes: Sequence[Change], current: Cells) -> None:
+def _check_conflicts(changes: Sequence[Change], current: Cells, *, rows: Axis, cols: Axis) -> None:
     stale = {
         (c.row, c.col)
         for c in changes
@@ -241,7 +303,10 @@ def _check_conflicts(changes: Sequence[Change], current: Cells) -> None:
     }
     if stale:
         cells = [
-            {"row": row, "col": col, "value": current[(row, col)].value, "last_seq": current[(row, col)].last_seq}
+            {
+                "row_id": rows.id_at(row), "col_id": cols.id_at(col), "row": row, "col": col,
+                "value": current[(row, col)].value, "last_seq": current[(row, col)].last_seq,
+            }
             for row, col in sorted(stale)
         ]
         raise Conflict("a cell changed after the base_seq of the edit", cells=cells)

@@ -80,7 +80,7 @@ def test_an_edit_conflicts_with_an_earlier_edit_of_the_same_batch(sheet, alice, 
     ])
     assert outcomes[0].seqs == [2]
     assert isinstance(outcomes[1], Conflict)
-    assert outcomes[1].details["cells"] == [{"row": 0, "col": 0, "value": "alice", "last_seq": 2}]
+    assert outcomes[1].details["cells"] == [{"row_id": "r0", "col_id": "c0", "row": 0, "col": 0, "value": "alice", "last_seq": 2}]
     assert Cell.objects.get(stream__sheet=sheet, row=0, col=0).value == "alice"
 
 

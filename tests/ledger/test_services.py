@@ -107,7 +107,7 @@ def test_stale_base_seq_is_a_conflict_with_the_current_cell(sheet, alice):
     edit(sheet, alice, (1, 1, "v2"))
     with pytest.raises(Conflict) as caught:
         edit(sheet, alice, Change(row=1, col=1, value="mine", base_seq=1), Change(row=2, col=2, value="x"))
-    assert caught.value.details["cells"] == [{"row": 1, "col": 1, "value": "v2", "last_seq": 2}]
+    assert caught.value.details["cells"] == [{"row_id": "r1", "col_id": "c1", "row": 1, "col": 1, "value": "v2", "last_seq": 2}]
     assert seqs_of(sheet) == [1, 2]
 
 
@@ -122,7 +122,7 @@ def test_base_seq_on_a_cell_cleared_later_is_a_conflict(sheet, alice):
     edit(sheet, alice, (1, 1, ""))
     with pytest.raises(Conflict) as caught:
         edit(sheet, alice, Change(row=1, col=1, value="v3", base_seq=1))
-    assert caught.value.details["cells"] == [{"row": 1, "col": 1, "value": "", "last_seq": 2}]
+    assert caught.value.details["cells"] == [{"row_id": "r1", "col_id": "c1", "row": 1, "col": 1, "value": "", "last_seq": 2}]
 
 
 def test_value_over_the_limit_is_refused(sheet, alice, settings):

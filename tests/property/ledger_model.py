@@ -97,7 +97,8 @@ class LedgerModel:
         )
         if stale:
             cells = [
-                {"row": row, "col": col, "value": self.cells[(row, col)][0], "last_seq": self.cells[(row, col)][1]}
+                {"row_id": f"r{row}", "col_id": f"c{col}", "row": row, "col": col,
+                 "value": self.cells[(row, col)][0], "last_seq": self.cells[(row, col)][1]}
                 for row, col in stale
             ]
             return Expected(error=Conflict, conflict_cells=cells)

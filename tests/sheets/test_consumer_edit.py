@@ -110,7 +110,7 @@ async def test_stale_base_seq_is_a_conflict_with_the_cells_current_state(editing
     error = await receive(communicator)
     assert error["type"] == "error" and error["code"] == "conflict" and error["message"]
     assert error["client_event_id"] == client_event_id
-    assert error["cells"] == [{"row": 2, "col": 2, "value": "second", "last_seq": 2}]
+    assert error["cells"] == [{"row_id": "r2", "col_id": "c2", "row": 2, "col": 2, "value": "second", "last_seq": 2}]
     assert await ledger_of(sheet.pk) == (2, [1, 2])
     assert await ping(communicator) == [{"type": "pong", "head": 2}]
 
@@ -123,7 +123,7 @@ async def test_conflict_on_one_change_rejects_the_whole_edit(editing):
     await send_edit(communicator, cell(0, 0, "fresh", base_seq=1), cell(0, 1, "stale", base_seq=2), cell(4, 4, "new"))
     error = await receive(communicator)
     assert error["code"] == "conflict"
-    assert error["cells"] == [{"row": 0, "col": 1, "value": "b2", "last_seq": 3}]
+    assert error["cells"] == [{"row_id": "r0", "col_id": "c1", "row": 0, "col": 1, "value": "b2", "last_seq": 3}]
     assert await ledger_of(sheet.pk) == (3, [1, 2, 3])
 
 
@@ -135,7 +135,7 @@ async def test_conflict_on_a_cleared_cell_reports_the_empty_value(editing):
     await send_edit(communicator, cell(1, 1, "y", base_seq=1))
     error = await receive(communicator)
     assert error["code"] == "conflict"
-    assert error["cells"] == [{"row": 1, "col": 1, "value": "", "last_seq": 2}]
+    assert error["cells"] == [{"row_id": "r1", "col_id": "c1", "row": 1, "col": 1, "value": "", "last_seq": 2}]
 
 
 async def test_base_seq_at_or_after_the_cells_last_change_is_accepted(editing):
