@@ -34,9 +34,9 @@ def _raw_seconds(stream_id: int) -> tuple[float, int]:
         started = time.perf_counter()
         conn.execute("DELETE FROM bench_raw_cells")
         inserted = conn.execute(
-            'INSERT INTO bench_raw_cells (stream_id, "row", col, value, last_seq)'
-            ' SELECT DISTINCT ON ("row", col) stream_id, "row", col, new_value, seq FROM ledger_event'
-            ' WHERE stream_id = %s ORDER BY "row", col, seq DESC',
+            "INSERT INTO bench_raw_cells (stream_id, row_id, col_id, value, last_seq)"
+            " SELECT DISTINCT ON (row_id, col_id) stream_id, row_id, col_id, new_value, seq FROM ledger_event"
+            " WHERE stream_id = %s AND type = 'CellChanged' ORDER BY row_id, col_id, seq DESC",
             (stream_id,),
         ).rowcount
         conn.commit()

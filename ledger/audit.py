@@ -15,24 +15,9 @@ from ledger.selectors import EventFilter, filtered_events
 from ledger.serialization import RECORD_COLUMNS, record_from_row
 
 
-@dataclass(frozen=True, slots=True)
-class CellRange:
-    """A rectangle of cells, bounds included (a single cell when top == bottom and left == right)."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-
-def audit_events(*, stream_id: int, filters: EventFilter, cells: CellRange | None = None) -> QuerySet[Event]:
+def audit_events(*, stream_id: int, filters: EventFilter) -> QuerySet[Event]:
     """Return the filtered events of the stream, ascending by seq."""
-    queryset = filtered_events(stream_id=stream_id, filters=filters)
-    if cells is not None:
-        queryset = queryset.filter(
-            row__gte=cells.top, row__lte=cells.bottom, col__gte=cells.left, col__lte=cells.right
-        )
-    return queryset
+    return filtered_events(stream_id=stream_id, filters=filters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +31,6 @@ def history_page(
     *,
     stream_id: int,
     filters: EventFilter,
-    cells: CellRange | None,
     limit: int,
     before: int | None = None,
     after: int | None = None,
@@ -56,7 +40,7 @@ def history_page(
     Keyset, not OFFSET: each page is an index range scan from a seq, as
     quick on page 10,000 of a million events as on page 1.
     """
-    queryset = audit_events(stream_id=stream_id, filters=filters, cells=cells)
+    queryset = audit_events(stream_id=stream_id, filters=filters)
     if after is not None:
         rows = list(queryset.filter(seq__gt=after).order_by("seq")[: limit + 1])
         has_newer = len(rows) > limit
@@ -80,7 +64,7 @@ def history_page(
     )
 
 
-def export_batch(*, stream_id: int, filters: EventFilter, cells: CellRange | None, after: int, upto: int,
+def export_batch(*, stream_id: int, filters: EventFilter, after: int, upto: int,
                  size: int) -> list[tuple[LedgerRecord, str]]:
     """Return the next ``size`` filtered events with ``after < seq <= upto``, ascending, with their user's name.
 
@@ -88,7 +72,7 @@ def export_batch(*, stream_id: int, filters: EventFilter, cells: CellRange | Non
     its user) would be built only to read their fields back, a million
     times over for a long ledger.
     """
-    queryset = audit_events(stream_id=stream_id, filters=filters, cells=cells)
+    queryset = audit_events(stream_id=stream_id, filters=filters)
     rows = queryset.filter(seq__gt=after, seq__lte=upto).values_list(*RECORD_COLUMNS, "broadcaster__username")
     return [(record_from_row(row[:-1]), row[-1]) for row in rows[:size]]
 
@@ -123,9 +107,9 @@ def bucket_kind(first: datetime, last: datetime) -> str:
     return BUCKETS[-1][0]
 
 
-def activity(*, stream_id: int, filters: EventFilter, cells: CellRange | None) -> Activity:
+def activity(*, stream_id: int, filters: EventFilter) -> Activity:
     """Count the filtered events per time bucket and user, with buckets sized to the range."""
-    queryset = audit_events(stream_id=stream_id, filters=filters, cells=cells).order_by()
+    queryset = audit_events(stream_id=stream_id, filters=filters).order_by()
     bounds = queryset.aggregate(first=Min("recorded_at"), last=Max("recorded_at"))
     if bounds["first"] is None:
         return Activity(kind="day", buckets=[], users=[], counts={})

@@ -18,6 +18,10 @@ class Stream(models.Model):
 
     # The name is part of every event's hash (ledger/hashing.py): it never changes.
     name = models.CharField(max_length=64, unique=True)
+    # The shape the stream starts with, before any event: rows r0 … r{rows-1}
+    # and columns c0 … c{cols-1} (projections.axis). Fixed at creation.
+    rows = models.PositiveIntegerField(default=0)
+    cols = models.PositiveIntegerField(default=0)
     head = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,6 +70,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["stream", "client_event_id"], name="ledger_event_client_id"),
             models.Index(fields=["stream", "row", "col", "seq"], name="ledger_event_cell"),
+            models.Index(fields=["stream", "row_id", "col_id", "seq"], name="ledger_event_cell_id"),
             models.Index(fields=["stream", "broadcaster", "seq"], name="ledger_event_user"),
             models.Index(fields=["stream", "recorded_at"], name="ledger_event_time"),
         ]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import F, Func, QuerySet, TextField
+from django.db.models import F, Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from ledger.hashing import LedgerRecord
+from ledger.hashing import (
+    CELL_CHANGED,
+    COL_PREFIX,
+    COLUMNS_DELETED,
+    COLUMNS_INSERTED,
+    ROW_PREFIX,
+    ROWS_DELETED,
+    ROWS_INSERTED,
+    LedgerRecord,
+)
 from ledger.models import Event, Stream
 from ledger.serialization import RECORD_COLUMNS, EventRow, record_from_row
 
@@ -81,15 +92,49 @@ def event_rows_after(*, stream_id: int, after: int, limit: int, upto: int | None
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    """The audit filters of the events API and the history page; None means "any"."""
+    """The audit filters of the events API and the history page; None means "any".
+
+    ``row_ids`` keeps the events that touch any of those rows: their cell
+    changes (an event written before rows had ids by its position, the
+    row's implicit id) and the insert and the delete of them; ``col_ids``
+    likewise, and both together the cell changes in those rows and columns.
+    """
 
     user_id: int | None = None
-    row: int | None = None
-    col: int | None = None
+    row_ids: tuple[str, ...] | None = None
+    col_ids: tuple[str, ...] | None = None
+    types: tuple[str, ...] | None = None
     recorded_from: datetime | None = None
     recorded_to: datetime | None = None
     seq_from: int | None = None
     seq_to: int | None = None
+
+
+# Beyond this many ids, a filter keeps only their cell changes: one LIKE per
+# id over the structure events' id lists would make the query unbounded.
+STRUCTURE_MATCH_IDS = 100
+
+
+def _implicit_positions(ids: tuple[str, ...], prefix: str) -> list[int]:
+    pattern = re.compile(rf"{prefix}(0|[1-9][0-9]{{0,8}})")
+    return [int(id_[1:]) for id_ in ids if pattern.fullmatch(id_)]
+
+
+def _cells_in(ids: tuple[str, ...], *, field: str, position: str, prefix: str) -> Q:
+    """Cell changes in any of these rows (columns), those written before ids by the position the id stands for."""
+    match = Q(**{f"{field}__in": ids})
+    implicit = _implicit_positions(ids, prefix)
+    if implicit:
+        match |= Q(**{f"{field}__isnull": True, f"{position}__in": implicit})
+    return Q(type=CELL_CHANGED) & match
+
+
+def _structure_of(ids: tuple[str, ...], types: tuple[str, str]) -> Q:
+    """The inserts and deletes that name any of these ids."""
+    match = Q(pk__in=[])
+    for id_ in ids[:STRUCTURE_MATCH_IDS]:
+        match |= Q(ids__contains=json.dumps(id_))
+    return Q(type__in=types) & match
 
 
 def filtered_events(*, stream_id: int, filters: EventFilter) -> QuerySet[Event]:
@@ -97,10 +142,24 @@ def filtered_events(*, stream_id: int, filters: EventFilter) -> QuerySet[Event]:
     queryset = _events(stream_id)
     if filters.user_id is not None:
         queryset = queryset.filter(broadcaster_id=filters.user_id)
-    if filters.row is not None:
-        queryset = queryset.filter(row=filters.row)
-    if filters.col is not None:
-        queryset = queryset.filter(col=filters.col)
+    rows, cols = filters.row_ids, filters.col_ids
+    if rows is not None and cols is not None:
+        queryset = queryset.filter(
+            _cells_in(rows, field="row_id", position="row", prefix=ROW_PREFIX)
+            & _cells_in(cols, field="col_id", position="col", prefix=COL_PREFIX)
+        )
+    elif rows is not None:
+        queryset = queryset.filter(
+            _cells_in(rows, field="row_id", position="row", prefix=ROW_PREFIX)
+            | _structure_of(rows, (ROWS_INSERTED, ROWS_DELETED))
+        )
+    elif cols is not None:
+        queryset = queryset.filter(
+            _cells_in(cols, field="col_id", position="col", prefix=COL_PREFIX)
+            | _structure_of(cols, (COLUMNS_INSERTED, COLUMNS_DELETED))
+        )
+    if filters.types is not None:
+        queryset = queryset.filter(type__in=filters.types)
     if filters.recorded_from is not None:
         queryset = queryset.filter(recorded_at__gte=filters.recorded_from)
     if filters.recorded_to is not None:

@@ -55,9 +55,9 @@ class StructureChange:
         }
 
 
-def create_stream(*, name: str) -> Stream:
-    """Start an empty stream at the genesis hash."""
-    return Stream.objects.create(name=name)
+def create_stream(*, name: str, rows: int = 0, cols: int = 0) -> Stream:
+    """Start an empty stream at the genesis hash, of ``rows`` rows and ``cols`` columns with implicit ids."""
+    return Stream.objects.create(name=name, rows=rows, cols=cols)
 
 
 def lock_stream(*, stream_id: int) -> Stream:

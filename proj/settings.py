@@ -180,6 +180,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Protocol limits (docs/protocol.md, section 9, lists them and their defaults).
 SHEETS_MAX_VALUE_LENGTH = env_int("SHEETS_MAX_VALUE_LENGTH", 32_768)
 SHEETS_MAX_CHANGES = env_int("SHEETS_MAX_CHANGES", 1_000)
+# A sheet's rows and columns at most (the protocol's limits; an operator may lower them).
+SHEETS_MAX_ROWS = min(env_int("SHEETS_MAX_ROWS", 1_000_000), 1_000_000)
+SHEETS_MAX_COLS = min(env_int("SHEETS_MAX_COLS", 18_278), 18_278)
 SHEETS_REPLAY_FRAME_SIZE = env_int("SHEETS_REPLAY_FRAME_SIZE", 500)
 SHEETS_SNAPSHOT_THRESHOLD = env_int("SHEETS_SNAPSHOT_THRESHOLD", 10_000)
 SHEETS_RATE_LIMIT_PER_SECOND = env_int("SHEETS_RATE_LIMIT_PER_SECOND", 20)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 
 from ledger.admin import ReadOnlyAdmin
-from projections.models import Cell, ProjectionSnapshot
+from projections.models import Cell, Order, ProjectionSnapshot
 
 
 @admin.register(Cell)
 class CellAdmin(ReadOnlyAdmin):
-    list_display = ("stream", "row", "col", "value", "last_seq")
+    list_display = ("stream", "row_id", "col_id", "value", "last_seq")
     list_filter = ("stream",)
     list_select_related = ("stream",)
     search_fields = ("value",)
@@ -23,3 +23,11 @@ class ProjectionSnapshotAdmin(ReadOnlyAdmin):
     list_filter = ("stream",)
     list_select_related = ("stream",)
     exclude = ("cells",)
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("stream", "axis", "count", "seq")
+    list_filter = ("stream",)
+    list_select_related = ("stream",)
+    exclude = ("runs",)

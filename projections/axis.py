@@ -20,9 +20,11 @@ operations, not with the size of the sheet.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.hashing import COL_PREFIX, ROW_PREFIX
 
@@ -71,6 +73,8 @@ class Axis:
 
     prefix: str
     runs: tuple[Run, ...]
+    # The index of the ids, built on first use: an axis is a value, so it never goes stale.
+    _index: _Locator | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
     def created(cls, prefix: str, count: int) -> Axis:
@@ -110,7 +114,41 @@ class Axis:
         return found[0] if found else None
 
     def _locator(self) -> _Locator:
-        return _Locator(self)
+        index = self._index
+        if index is None:
+            index = _Locator(self)
+            object.__setattr__(self, "_index", index)
+        return index
+
+    def live_positions(self) -> dict[str, int]:
+        """Every live id and its position (a dict as large as the axis: for whole-sheet reads)."""
+        return {id_: position for position, id_ in enumerate(self.ids())}
+
+    def tombstones(self) -> list[str]:
+        """The deleted ids, in the order they stand."""
+        return [id_ for run in self.runs if run.deleted for id_ in run.all_ids(self.prefix)]
+
+    # Stored form (projections.models.Order, snapshots): JSON, one object a run
+
+    def encode(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for run in self.runs:
+            item: dict[str, Any] = {"ids": list(run.ids)} if run.ids is not None else {"from": run.start, "to": run.stop}
+            if run.deleted:
+                item["deleted"] = True
+            out.append(item)
+        return out
+
+    @classmethod
+    def decode(cls, prefix: str, data: Sequence[dict[str, Any]]) -> Axis:
+        runs = []
+        for item in data:
+            deleted = bool(item.get("deleted", False))
+            if "ids" in item:
+                runs.append(Run(ids=tuple(str(id_) for id_ in item["ids"]), deleted=deleted))
+            else:
+                runs.append(Run(start=int(item["from"]), stop=int(item["to"]), deleted=deleted))
+        return cls(prefix=prefix, runs=tuple(runs))
 
     def _locate(self, id_: str) -> tuple[int, int] | None:
         """Return (run index, offset) of ``id_``, live or deleted, or None if the axis never had it."""
@@ -183,11 +221,13 @@ class Axis:
             if not doomed:
                 runs.append(run)
                 continue
+            # Walk the doomed offsets, not the run: one row of a million-row run is one split.
             begin = 0
-            for offset in range(1, len(run) + 1):
-                if offset == len(run) or (offset in doomed) != (begin in doomed):
-                    runs.append(run.part(begin, offset, deleted=begin in doomed))
-                    begin = offset
+            for start, stop in _stretches(sorted(doomed)):
+                runs.append(run.part(begin, start))
+                runs.append(run.part(start, stop, deleted=True))
+                begin = stop
+            runs.append(run.part(begin, len(run)))
         return Axis(self.prefix, _merged(runs)), sorted(positions.values())
 
 
@@ -196,24 +236,33 @@ class _Locator:
 
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
-        self.explicit: dict[str, tuple[int, int]] = {}
         self.implicit: list[tuple[int, int, int]] = []  # (start, stop, run index), ascending by start
         self.live_before: list[int] = []
-        before = 0
+        # Every inserted id, tombstones included, numbered in axis order: one dict built in C
+        # (a sheet's inserted ids grow with its history), and where each explicit run's numbers start.
+        self.explicit_starts: list[int] = []
+        self.explicit_runs: list[int] = []
+        explicit: list[tuple[str, ...]] = []
+        before = numbered = 0
         for index, run in enumerate(axis.runs):
             self.live_before.append(before)
             if not run.deleted:
                 before += len(run)
             if run.ids is not None:
-                for offset, id_ in enumerate(run.ids):
-                    self.explicit[id_] = (index, offset)
+                self.explicit_starts.append(numbered)
+                self.explicit_runs.append(index)
+                explicit.append(run.ids)
+                numbered += len(run.ids)
             else:
                 self.implicit.append((run.start, run.stop, index))
         self.implicit.sort()
+        self.explicit = dict(zip(itertools.chain.from_iterable(explicit), itertools.count()))
 
     def locate(self, id_: str) -> tuple[int, int] | None:
-        if id_ in self.explicit:
-            return self.explicit[id_]
+        number = self.explicit.get(id_)
+        if number is not None:
+            at = bisect.bisect_right(self.explicit_starts, number) - 1
+            return self.explicit_runs[at], number - self.explicit_starts[at]
         match = _IMPLICIT.match(id_)
         if match is None or match.group(1) != self.axis.prefix:
             return None
@@ -231,6 +280,17 @@ class _Locator:
 
 
 _BIG = 1 << 62
+
+
+def _stretches(offsets: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Yield (start, stop) of each stretch of consecutive numbers in the ascending ``offsets``."""
+    start = previous = offsets[0]
+    for offset in offsets[1:]:
+        if offset != previous + 1:
+            yield start, previous + 1
+            start = offset
+        previous = offset
+    yield start, previous + 1
 
 
 def _merged(runs: Iterable[Run]) -> tuple[Run, ...]:

@@ -1,4 +1,4 @@
-"""Writes of the projection: the cells table inside the append transaction, and the time-travel snapshot cache."""
+"""Writes of the projection: cells and order inside the append transaction, and the time-travel snapshot cache."""
 
 from __future__ import annotations
 
@@ -6,31 +6,34 @@ from collections.abc import Iterable, Mapping
 
 from django.db import connection
 
-from projections.fold import Cells, CellState, Coord
-from projections.models import Cell
-from projections.selectors import cells_at
+from ledger.hashing import COL_PREFIX, ROW_PREFIX
+from projections.axis import Axis
+from projections.fold import CellState
+from projections.models import Cell, Order
+from projections.selectors import sheet_at
 from projections.snapshots import nearest_snapshot, record_snapshots, snapshot_interval, snapshots_due
+from projections.structure import IdCoord, Shaped
 
 
-def load_cells(*, stream_id: int, coords: Iterable[Coord]) -> Cells:
-    """Return the stored state of the given cells (absent cells are left out)."""
+def load_cells(*, stream_id: int, coords: Iterable[IdCoord]) -> dict[IdCoord, CellState]:
+    """Return the stored state of the given cells, by (row id, col id) (absent cells are left out)."""
     wanted = set(coords)
     if not wanted:
         return {}
     rows = {row for row, _ in wanted}
     cols = {col for _, col in wanted}
-    found: Cells = {}
+    found: dict[IdCoord, CellState] = {}
     # Filter by the row and column sets in SQL, then keep exact pairs: one
     # query whatever the shape of the edit (a paste is a rectangle anyway).
-    for row, col, value, last_seq in Cell.objects.filter(stream_id=stream_id, row__in=rows, col__in=cols).values_list(
-        "row", "col", "value", "last_seq"
-    ):
-        if (row, col) in wanted:
-            found[(row, col)] = CellState(value=value, last_seq=last_seq)
+    for row_id, col_id, value, last_seq in Cell.objects.filter(
+        stream_id=stream_id, row_id__in=rows, col_id__in=cols
+    ).values_list("row_id", "col_id", "value", "last_seq"):
+        if (row_id, col_id) in wanted:
+            found[(row_id, col_id)] = CellState(value=value, last_seq=last_seq)
     return found
 
 
-def store_cells(*, stream_id: int, cells: Mapping[Coord, CellState]) -> None:
+def store_cells(*, stream_id: int, cells: Mapping[IdCoord, CellState]) -> None:
     """Upsert the given cell states."""
     if not cells:
         return
@@ -40,9 +43,9 @@ def store_cells(*, stream_id: int, cells: Mapping[Coord, CellState]) -> None:
         q = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {q(Cell._meta.db_table)} (stream_id, {q('row')}, {q('col')}, value, last_seq)"
-                " SELECT %s, * FROM unnest(%s::integer[], %s::integer[], %s::text[], %s::bigint[])"
-                f" ON CONFLICT (stream_id, {q('row')}, {q('col')})"
+                f"INSERT INTO {q(Cell._meta.db_table)} (stream_id, row_id, col_id, value, last_seq)"
+                " SELECT %s, * FROM unnest(%s::varchar[], %s::varchar[], %s::text[], %s::bigint[])"
+                " ON CONFLICT (stream_id, row_id, col_id)"
                 " DO UPDATE SET value = EXCLUDED.value, last_seq = EXCLUDED.last_seq",
                 [
                     stream_id,
@@ -55,27 +58,48 @@ def store_cells(*, stream_id: int, cells: Mapping[Coord, CellState]) -> None:
         return
     Cell.objects.bulk_create(
         [
-            Cell(stream_id=stream_id, row=row, col=col, value=state.value, last_seq=state.last_seq)
-            for (row, col), state in cells.items()
+            Cell(stream_id=stream_id, row_id=row_id, col_id=col_id, value=state.value, last_seq=state.last_seq)
+            for (row_id, col_id), state in cells.items()
         ],
         update_conflicts=True,
-        unique_fields=["stream", "row", "col"],
+        unique_fields=["stream", "row_id", "col_id"],
         update_fields=["value", "last_seq"],
+        batch_size=5000,
     )
 
 
-def cells_at_filling_cache(*, stream_id: int, seq: int) -> Cells:
-    """Return the non-empty cells right after event ``seq``, storing the snapshots the fold passes that are due.
+_DELETE_CHUNK = 5000
 
-    Time travel as a page does it: selectors.cells_at folds, and the
+
+def drop_cells(*, stream_id: int, row_ids: Iterable[str] = (), col_ids: Iterable[str] = ()) -> None:
+    """Delete the cells of deleted rows and columns."""
+    for field, ids in (("row_id", list(row_ids)), ("col_id", list(col_ids))):
+        for start in range(0, len(ids), _DELETE_CHUNK):
+            Cell.objects.filter(stream_id=stream_id, **{f"{field}__in": ids[start : start + _DELETE_CHUNK]}).delete()
+
+
+def store_order(*, stream_id: int, seq: int, hash: str, rows: Axis | None = None, cols: Axis | None = None) -> None:
+    """Store the order of the rows and/or the columns (those that changed) as of event ``seq``, whose hash is ``hash``."""
+    for prefix, axis in ((ROW_PREFIX, rows), (COL_PREFIX, cols)):
+        if axis is not None:
+            Order.objects.update_or_create(
+                stream_id=stream_id, axis=prefix,
+                defaults={"seq": seq, "hash": hash, "count": len(axis), "runs": axis.encode()},
+            )
+
+
+def sheet_at_filling_cache(*, stream_id: int, seq: int) -> Shaped:
+    """Return the sheet right after event ``seq``, storing the snapshots the fold passes that are due.
+
+    Time travel as a page does it: selectors.sheet_at folds, and the
     snapshots it leaves behind (snapshots.snapshots_due says which, and why)
     make the next trip near there quick. A write, so a service.
     """
     start = nearest_snapshot(stream_id=stream_id, seq=seq)[0]
     due = snapshots_due(start=start, seq=seq, every=snapshot_interval())
 
-    def store(at: int, state: Cells) -> None:
+    def store(at: int, state: Shaped) -> None:
         if at in due:
             record_snapshots(stream_id=stream_id, snapshots=[(at, state)])
 
-    return cells_at(stream_id=stream_id, seq=seq, checkpoint=store)
+    return sheet_at(stream_id=stream_id, seq=seq, checkpoint=store)

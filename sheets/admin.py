@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ledger.services import create_stream
-from sheets.models import Membership, Sheet
+from sheets.models import MAX_COLS, MAX_ROWS, Membership, Sheet
 from sheets.services import announce_access_change, revoke_memberships
 
 
@@ -21,9 +22,20 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class NewSheetForm(forms.ModelForm):
+    """A new sheet's fields, with the size it starts with (which belongs to its stream and never changes)."""
+
+    rows = forms.IntegerField(min_value=1, max_value=MAX_ROWS, initial=100)
+    cols = forms.IntegerField(min_value=1, max_value=MAX_COLS, initial=26)
+
+    class Meta:
+        model = Sheet
+        fields = ("name", "title")
+
+
 @admin.register(Sheet)
 class SheetAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "rows", "cols", "head", "created_at")
+    list_display = ("name", "title", "head", "created_at")
     list_select_related = ("stream",)
     search_fields = ("name", "title")
     # The stream's head and hash are the end of the ledger's chain, written
@@ -35,10 +47,23 @@ class SheetAdmin(admin.ModelAdmin):
     def head(self, sheet: Sheet) -> int:
         return sheet.stream.head
 
+    def get_form(self, request: HttpRequest, obj: Sheet | None = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = NewSheetForm
+            kwargs["fields"] = ("name", "title", "rows", "cols")
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Sheet | None = None) -> Any:
+        if obj is None:
+            return ("name", "title", "rows", "cols")
+        return super().get_fields(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Sheet, form: Any, change: bool) -> None:
         with transaction.atomic():
             if not change:
-                obj.stream = create_stream(name=obj.name)
+                obj.stream = create_stream(
+                    name=obj.name, rows=form.cleaned_data["rows"], cols=form.cleaned_data["cols"]
+                )
             super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

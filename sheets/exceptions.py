@@ -56,6 +56,18 @@ class NoSuchCol(EditRejected):
     code = "no_such_col"
 
 
+class IdTaken(EditRejected):
+    """An id to insert was used by the sheet before, or twice in the message; ``details['ids']`` lists them."""
+
+    code = "id_taken"
+
+
+class TooLarge(EditRejected):
+    """An insert would take the sheet past its limits of rows or columns."""
+
+    code = "too_large"
+
+
 class Forbidden(EditRejected):
     code = "forbidden"
 

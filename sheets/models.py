@@ -3,7 +3,7 @@
 import re
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
 from django.db import models
 
 SHEET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -11,14 +11,15 @@ SHEET_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,36}")
 MAX_ROWS = 1_000_000
 MAX_COLS = 18_278  # A..ZZZ
+# The ids one structure operation (insert_rows, delete_cols, ...) may name.
+MAX_STRUCTURE_IDS = 10_000
 
 
 class Sheet(models.Model):
     name = models.CharField(max_length=64, unique=True, validators=[RegexValidator(SHEET_NAME_PATTERN)])
     title = models.CharField(max_length=200, blank=True)
-    rows = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_ROWS)])
-    cols = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_COLS)])
-    # The sheet's events, their seq and the head of their hash chain.
+    # The sheet's events, their seq and the head of their hash chain; the
+    # rows and columns it was created with (the order projection has them now).
     stream = models.OneToOneField("ledger.Stream", on_delete=models.PROTECT, related_name="sheet")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,16 +26,27 @@ def _get_user(username: str):  # type: ignore[no-untyped-def]
 
 @transaction.atomic
 def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_username: str | None = None) -> Sheet:
-    """Create an empty sheet, optionally with an owner."""
+    """Create an empty sheet of ``rows`` x ``cols``, optionally with an owner.
+
+    Its rows and columns get implicit ids (r0, r1, … and c0, c1, …) and no
+    event: a million-row sheet costs its stream two numbers.
+    """
     owner = _get_user(owner_username) if owner_username else None
     if Sheet.objects.filter(name=name).exists():
         raise SheetError(f"a sheet named {name!r} already exists")
-    sheet = Sheet(name=name, rows=rows, cols=cols, title=title or name)
+    problems = [
+        f"{noun}: must be from 1 to {limit:,}, got {count}"
+        for noun, count, limit in (("rows", rows, settings.SHEETS_MAX_ROWS), ("cols", cols, settings.SHEETS_MAX_COLS))
+        if not 1 <= count <= limit
+    ]
+    sheet = Sheet(name=name, title=title or name)
     try:
         sheet.full_clean(exclude=["stream"])
     except ValidationError as exc:
-        raise SheetError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from None
-    sheet.stream = create_stream(name=name)
+        problems[:0] = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+    if problems:
+        raise SheetError("; ".join(problems))
+    sheet.stream = create_stream(name=name, rows=rows, cols=cols)
     sheet.save()
     if owner is not None:
         Membership.objects.create(sheet=sheet, user=owner, role=Role.OWNER)

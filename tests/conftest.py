@@ -16,7 +16,7 @@ from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash
 from ledger.serialization import record_of
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
-from sheets.writes.edits import AppendResult, Change, append_edit
+from sheets.writes.edits import AppendResult, Change, StructureRequest, append_edit, append_one
 
 PASSWORD = "correct-horse-battery"
 
@@ -124,6 +124,14 @@ def edit(sheet: Sheet, user: Any, *changes: tuple[int, int, str] | Change,
         client_event_id=client_event_id or uuid.uuid4(),
         changes=[c if isinstance(c, Change) else Change(row=c[0], col=c[1], value=c[2]) for c in changes],
     )
+
+
+def restructure(sheet: Sheet, user: Any, kind: str, ids: Sequence[str], after: str | None = None,
+                client_event_id: uuid.UUID | None = None) -> AppendResult:
+    """Insert or delete rows or columns (``kind`` an event type of ledger.hashing) through the one write path."""
+    return append_one(sheet_id=sheet.pk, request=StructureRequest(
+        user=user, client_event_id=client_event_id or uuid.uuid4(), type=kind, ids=tuple(ids), after=after,
+    ))
 
 
 def assert_hash_chain(sheet: Sheet, events: Sequence[Any]) -> None:

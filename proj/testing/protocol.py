@@ -2,9 +2,9 @@
 
 Frames are built by the functions at the top (``subscribe_frame``,
 ``ping_frame``, ``operation_frame`` and its ``edit_frame``); every operation
-is listed in ``OPERATIONS``: a new one (``insert_rows`` and the others of
-docs/protocol.md, section 13) is one line there, and then ``ProtocolClient.operate`` sends
-it and waits for its ack.
+is listed in ``OPERATIONS`` (``edit``, ``insert_rows``, ``delete_rows``,
+``insert_cols``, ``delete_cols``), and ``ProtocolClient.operate`` sends any of
+them and waits for its ack.
 
 ``ProtocolClient`` reads and writes those frames over a ``Transport`` (the
 real websocket, or channels' in-process communicator: proj/testing/
@@ -32,6 +32,10 @@ Change = tuple[int, int, str]  # (row, col, value): a cell named by its position
 # by an ack (or an error) with its client_event_id.
 OPERATIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "edit": ("changes",),
+    "insert_rows": ("after", "row_ids"),
+    "delete_rows": ("row_ids",),
+    "insert_cols": ("after", "col_ids"),
+    "delete_cols": ("col_ids",),
 }
 
 DEFAULT_TIMEOUT = 30.0

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.conf import settings
 
-from ledger.models import Event
+from ledger.models import Event, Stream
 from ledger.selectors import event_rows_after
 from ledger.serialization import event_rows_to_dicts, event_to_dict
-from projections.selectors import current_cells_json
+from projections.selectors import read_now
 from sheets.broadcast.encoding import encode_frame
 
 
@@ -68,9 +68,12 @@ def events_frame(*, stream_id: int, sheet_name: str, after: int, upto: int, limi
 
 
 def snapshot_frame(*, stream_id: int) -> dict[str, Any] | None:
-    """Return a ``snapshot`` frame of every non-empty cell as of the head, or None when it would be too large to send."""
-    head, cells = current_cells_json(stream_id=stream_id)
-    frame = {"type": "snapshot", "head": head, "cells": cells}
+    """Return a ``snapshot`` frame of the sheet as of the head (order and non-empty cells), or None when too large."""
+    read = read_now(stream=Stream.objects.get(pk=stream_id))
+    frame = {
+        "type": "snapshot", "head": read.head, "row_ids": read.row_ids, "col_ids": read.layout.cols.ids(),
+        "cells": read.cells,
+    }
     if encoded_size(frame) > settings.SHEETS_MAX_OUTGOING_FRAME_BYTES:
         return None
     return frame

@@ -29,13 +29,22 @@ from sheets.broadcast.frames import events_frame, snapshot_frame
 from sheets.exceptions import EditRejected, SheetNotFound
 from sheets.live.connections import IdleTimer, UserSlots
 from sheets.live.layer import LAYER_DOWN, receive_retrying
-from sheets.live.protocol import ProtocolError, decode_frame, edit_id_of, parse_edit, parse_ping, parse_subscribe
+from sheets.live.protocol import (
+    STRUCTURE_OPERATIONS,
+    ProtocolError,
+    decode_frame,
+    edit_id_of,
+    parse_edit,
+    parse_ping,
+    parse_structure,
+    parse_subscribe,
+)
 from sheets.live.ratelimit import TokenBucket
 from sheets.live.subscription import Ledger, SinceAhead, Subscription
 from sheets.models import SHEET_NAME_PATTERN
 from sheets.selectors import get_sheet, role_for
 from sheets.writes import group_commit
-from sheets.writes.edits import EditRequest
+from sheets.writes.edits import EditRequest, Request, StructureRequest
 
 logger = logging.getLogger(__name__)
 
@@ -194,12 +203,14 @@ class SheetConsumer(AsyncWebsocketConsumer):
                 await self.on_subscribe(message)
             elif kind == "edit":
                 await self.on_edit(message)
+            elif kind in STRUCTURE_OPERATIONS:
+                await self.on_structure(message)
             elif kind == "ping":
                 await self.on_ping(message)
             else:
                 raise ProtocolError("invalid_message", f"unknown frame type {kind[:40]!r}")
         except ProtocolError as exc:
-            if message.get("type") == "edit":
+            if _is_operation(message):
                 metrics.EDITS_REJECTED.labels(exc.code).inc()
             await self.send_error(exc.code, exc.message, exc.client_event_id)
         except EditRejected as exc:
@@ -207,7 +218,7 @@ class SheetConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.message, edit_id_of(message), **exc.details)
         except DATABASE_DOWN:
             logger.warning("database unavailable while handling a %s frame", message.get("type"), exc_info=True)
-            if message.get("type") == "edit":
+            if _is_operation(message):
                 metrics.EDITS_REJECTED.labels("unavailable").inc()
             await self.send_error(
                 "unavailable", "the database cannot be reached; retry later", edit_id_of(message) if message else None
@@ -247,14 +258,27 @@ class SheetConsumer(AsyncWebsocketConsumer):
     async def on_edit(self, message: dict[str, Any]) -> None:
         self._live("editing", message)
         edit = parse_edit(message)
+        await self._append(message, EditRequest(user=self.user, client_event_id=edit.client_event_id, changes=edit.changes))
+
+    async def on_structure(self, message: dict[str, Any]) -> None:
+        self._live("changing the rows or columns", message)
+        op = parse_structure(message)
+        request = StructureRequest(
+            user=self.user, client_event_id=op.client_event_id, type=op.type, ids=op.ids, after=op.after
+        )
+        await self._append(message, request)
+
+    async def _append(self, message: dict[str, Any], request: Request) -> None:
+        """Append one operation through the sheet's group commit and acknowledge it.
+
+        The socket's next frame is read only once this returns, so a
+        client's operations are applied in the order it sent them.
+        """
         echo = str(message["client_event_id"])
         if not self.bucket.take():
-            raise ProtocolError("rate_limited", "too many edits; slow down and retry", echo)
+            raise ProtocolError("rate_limited", "too many operations; slow down and retry", echo)
         started = time.perf_counter()
-        result = await group_commit.append(
-            EditRequest(user=self.user, client_event_id=edit.client_event_id, changes=edit.changes),
-            sheet_id=self.sheet_id,
-        )
+        result = await group_commit.append(request, sheet_id=self.sheet_id)
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         await self.send_json({"type": "ack", "client_event_id": echo, "seqs": result.seqs})
 
@@ -286,3 +310,7 @@ class SheetConsumer(AsyncWebsocketConsumer):
         except DATABASE_DOWN:
             # The next message or ping fills the gap once the database is back.
             logger.warning("could not fill a gap on sheet %s", self.sheet_id, exc_info=True)
+
+
+def _is_operation(message: dict[str, Any]) -> bool:
+    return message.get("type") == "edit" or message.get("type") in STRUCTURE_OPERATIONS

@@ -11,9 +11,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.hashing import COLUMNS_DELETED, COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.values import is_storable
 from sheets.models import ID_PATTERN
 from sheets.writes.edits import Change, check_change_count, check_storable
+
+# The structure operations: the event each appends, the field of its ids, whether it takes "after".
+STRUCTURE_OPERATIONS: dict[str, tuple[str, str, bool]] = {
+    "insert_rows": (ROWS_INSERTED, "row_ids", True),
+    "delete_rows": (ROWS_DELETED, "row_ids", False),
+    "insert_cols": (COLUMNS_INSERTED, "col_ids", True),
+    "delete_cols": (COLUMNS_DELETED, "col_ids", False),
+}
 
 
 class ProtocolError(Exception):
@@ -35,6 +44,14 @@ class Subscribe:
 class Edit:
     client_event_id: uuid.UUID
     changes: list[Change]
+
+
+@dataclass(frozen=True, slots=True)
+class Structure:
+    client_event_id: uuid.UUID
+    type: str  # the event it appends (ledger.hashing)
+    ids: tuple[str, ...]
+    after: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +105,40 @@ def edit_id_of(message: dict[str, Any]) -> str | None:
     return value if is_storable(value) and len(value) <= 100 else None
 
 
+def _client_event_id(message: dict[str, Any]) -> uuid.UUID:
+    raw_id = message.get("client_event_id")
+    if isinstance(raw_id, str):
+        try:
+            return uuid.UUID(raw_id)
+        except ValueError:
+            pass
+    raise ProtocolError("invalid_message", '"client_event_id" must be a UUID string', edit_id_of(message))
+
+
+def parse_structure(message: dict[str, Any]) -> Structure:
+    """Parse insert_rows, delete_rows, insert_cols or delete_cols (the counts and ids are judged by sheets.writes)."""
+    echo = edit_id_of(message)
+    client_event_id = _client_event_id(message)
+    event_type, field, takes_after = STRUCTURE_OPERATIONS[message["type"]]
+    ids = message.get(field)
+    if not isinstance(ids, list) or not ids:
+        raise ProtocolError("invalid_message", f'"{field}" must be a non-empty list of ids', echo)
+    for index, id_ in enumerate(ids):
+        if not _is_id(id_):
+            raise ProtocolError("invalid_message", f'{field}[{index}] must be an id (1 to 36 of A-Z a-z 0-9 _ -)', echo)
+    after = None
+    if takes_after:
+        if "after" not in message:
+            raise ProtocolError("invalid_message", '"after" is required: an id, or null for the start', echo)
+        after = message["after"]
+        if after is not None and not _is_id(after):
+            raise ProtocolError("invalid_message", '"after" must be an id or null', echo)
+    return Structure(client_event_id=client_event_id, type=event_type, ids=tuple(ids), after=after)
+
+
 def parse_edit(message: dict[str, Any]) -> Edit:
     echo = edit_id_of(message)
-    raw_id = message.get("client_event_id")
-    if not isinstance(raw_id, str):
-        raise ProtocolError("invalid_message", '"client_event_id" must be a UUID string', echo)
-    try:
-        client_event_id = uuid.UUID(raw_id)
-    except ValueError:
-        raise ProtocolError("invalid_message", '"client_event_id" must be a UUID string', echo) from None
+    client_event_id = _client_event_id(message)
     raw_changes = message.get("changes")
     if not isinstance(raw_changes, list) or not raw_changes:
         raise ProtocolError("invalid_message", '"changes" must be a non-empty list', echo)

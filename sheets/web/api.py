@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET
 
 from ledger.selectors import events_page
 from ledger.serialization import event_to_dict
-from projections.selectors import cells_to_json, current_state
-from projections.services import cells_at_filling_cache
+from projections.selectors import MAX_WINDOW, read_now, read_shaped
+from projections.services import sheet_at_filling_cache
 from sheets.exceptions import SheetNotFound
 from sheets.web.access import NoAccess, SheetAccess, sheet_access
 from sheets.web.params import BadParameter, bad_parameter, event_filter, int_param, json_error
@@ -45,7 +45,7 @@ def api_view(view: Callable[[HttpRequest, SheetAccess], dict[str, Any]]) -> Call
 def events(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
     after = int_param(request.GET, "after") or 0
     limit = int_param(request.GET, "limit", minimum=1, maximum=MAX_LIMIT) or 100
-    filters = event_filter(request.GET)
+    filters = event_filter(request.GET, stream=access.sheet.stream)
     sheet = access.sheet
     page, next_after = events_page(stream_id=sheet.stream_id, filters=filters, after=after, limit=limit)
     return {
@@ -57,9 +57,14 @@ def events(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
 
 @api_view
 def cells(request: HttpRequest, access: SheetAccess) -> dict[str, Any]:
+    """The sheet as of ``at`` (default: the head): its order and non-empty cells, or a window of its rows."""
     sheet = access.sheet
     at = int_param(request.GET, "at", maximum=sheet.head)
+    row_from = int_param(request.GET, "row_from") or 0
+    row_count = int_param(request.GET, "row_count", maximum=MAX_WINDOW)
+    if row_count is None and "row_from" in request.GET:
+        row_count = MAX_WINDOW
     if at is None or at == sheet.head:
-        state = current_state(stream_id=sheet.stream_id)
-        return {"head": state.head, "at": state.head, "cells": cells_to_json(state.cells)}
-    return {"head": sheet.head, "at": at, "cells": cells_to_json(cells_at_filling_cache(stream_id=sheet.stream_id, seq=at))}
+        return read_now(stream=sheet.stream, row_from=row_from, row_count=row_count).as_json()
+    state = sheet_at_filling_cache(stream_id=sheet.stream_id, seq=at)
+    return read_shaped(state, head=sheet.head, at=at, row_from=row_from, row_count=row_count).as_json()

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
-from ledger.audit import CellRange, export_batch
+from ledger.audit import export_batch
 from ledger.hashing import CELL_CHANGED
 from ledger.notation import a1
 from ledger.selectors import EventFilter
@@ -36,7 +36,6 @@ BATCH = 2_000
 class Export:
     sheet: Sheet
     filters: EventFilter
-    cells: CellRange | None
     upto: int  # the head when the export started: later events are not part of it
 
     def header(self) -> str:
@@ -45,7 +44,7 @@ class Export:
     def chunk(self, after: int) -> tuple[str, int, int]:
         """Return the CSV text of the next batch after ``after``, its last seq and its size."""
         batch = export_batch(
-            stream_id=self.sheet.stream_id, filters=self.filters, cells=self.cells, after=after, upto=self.upto, size=BATCH
+            stream_id=self.sheet.stream_id, filters=self.filters, after=after, upto=self.upto, size=BATCH
         )
         rows = []
         for record, username in batch:
@@ -80,9 +79,9 @@ def _csv(rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def csv_response(request: HttpRequest, *, sheet: Sheet, filters: EventFilter, cells: CellRange | None) -> StreamingHttpResponse:
+def csv_response(request: HttpRequest, *, sheet: Sheet, filters: EventFilter) -> StreamingHttpResponse:
     """Stream the filtered events up to the current head as CSV."""
-    export = Export(sheet=sheet, filters=filters, cells=cells, upto=sheet.head)
+    export = Export(sheet=sheet, filters=filters, upto=sheet.head)
     # Under ASGI (daphne) Django would read a synchronous iterator into a
     # list before sending a byte, so a million-event export gets an
     # asynchronous one there, fetching each batch in the sync thread. Each

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.http import JsonResponse, QueryDict
 from django.utils.dateparse import parse_datetime
 
-from ledger.audit import CellRange
+from ledger.hashing import TYPE_FIELDS
+from ledger.models import Stream
 from ledger.notation import parse_a1
 from ledger.selectors import EventFilter
+from projections.axis import Axis
+from projections.selectors import order_now
+from sheets.models import ID_PATTERN
+
+
+@dataclass(frozen=True, slots=True)
+class CellRange:
+    """A rectangle of cells by position, bounds included (a single cell when top == bottom and left == right)."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
 
 
 class BadParameter(ValueError):
@@ -71,12 +86,62 @@ def user_param(query: QueryDict, name: str = "user") -> int | None:
     return pk
 
 
-def event_filter(query: QueryDict) -> EventFilter:
-    """Build the audit filter from ``user``, ``row``, ``col``, ``from``, ``to``, ``seq_from``, ``seq_to``."""
+def id_param(query: QueryDict, name: str) -> str | None:
+    raw = query.get(name, "")
+    if raw == "":
+        return None
+    if not ID_PATTERN.fullmatch(raw):
+        raise BadParameter(f"{name} must be an id (1 to 36 of A-Z a-z 0-9 _ -), got {raw[:40]!r}")
+    return raw
+
+
+def types_param(query: QueryDict, name: str = "type") -> tuple[str, ...] | None:
+    """Accept one event type or several, comma-separated (``RowsInserted,RowsDeleted``)."""
+    raw = query.get(name, "").strip()
+    if raw == "":
+        return None
+    types = tuple(part.strip() for part in raw.split(","))
+    unknown = [kind for kind in types if kind not in TYPE_FIELDS]
+    if unknown:
+        raise BadParameter(f"{name} must be one or more of {', '.join(TYPE_FIELDS)}, got {unknown[0][:40]!r}")
+    return types
+
+
+def _ids_at(axis: Axis, first: int, last: int) -> set[str]:
+    """The ids of the live rows (columns) now at positions first … last (none outside the sheet)."""
+    return set(axis.window(first, last - first + 1))
+
+
+def event_filter(query: QueryDict, *, stream: Stream) -> EventFilter:
+    """Build the audit filter from ``user``, ``row_id``, ``col_id``, ``row``, ``col``, ``cell``, ``type``, ``from``,
+    ``to``, ``seq_from`` and ``seq_to``.
+
+    ``row``, ``col`` and ``cell`` (a cell such as B4 or a range such as
+    B2:D10) are positions now: they mean the rows and columns standing
+    there, by id, so that they keep their whole history, from before any
+    insert above them. Several of them on one axis keep what they share.
+    """
+    row_sets: list[set[str]] = []
+    col_sets: list[set[str]] = []
+    if (row_id := id_param(query, "row_id")) is not None:
+        row_sets.append({row_id})
+    if (col_id := id_param(query, "col_id")) is not None:
+        col_sets.append({col_id})
+    row, col, cells = int_param(query, "row"), int_param(query, "col"), cell_range_param(query)
+    if row is not None or col is not None or cells is not None:
+        layout = order_now(stream=stream)
+        if row is not None:
+            row_sets.append(_ids_at(layout.rows, row, row))
+        if col is not None:
+            col_sets.append(_ids_at(layout.cols, col, col))
+        if cells is not None:
+            row_sets.append(_ids_at(layout.rows, cells.top, cells.bottom))
+            col_sets.append(_ids_at(layout.cols, cells.left, cells.right))
     filters = EventFilter(
         user_id=user_param(query),
-        row=int_param(query, "row"),
-        col=int_param(query, "col"),
+        row_ids=tuple(sorted(set.intersection(*row_sets))) if row_sets else None,
+        col_ids=tuple(sorted(set.intersection(*col_sets))) if col_sets else None,
+        types=types_param(query),
         recorded_from=time_param(query, "from"),
         recorded_to=time_param(query, "to"),
         seq_from=int_param(query, "seq_from"),

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from projections.selectors import sizes
 from sheets.live.routing import sheet_socket_path
 from sheets.selectors import sheets_for
 from sheets.web.access import page_access
@@ -18,7 +19,11 @@ from sheets.web.params import BadParameter, bad_parameter, int_param
 @require_GET
 @login_required
 def sheet_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "sheets/index.html", {"sheets": sheets_for(user=request.user)})
+    listed = sheets_for(user=request.user)
+    shapes = sizes(streams=[sheet.stream for sheet, _ in listed])
+    rows = [{"sheet": sheet, "role": role, "rows": shapes[sheet.stream_id][0], "cols": shapes[sheet.stream_id][1]}
+            for sheet, role in listed]
+    return render(request, "sheets/index.html", {"sheets": rows})
 
 
 @require_GET
@@ -31,11 +36,12 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
     except BadParameter as exc:
         return bad_parameter(exc)
     name = access.sheet.name
+    rows, cols = sizes(streams=[access.sheet.stream])[access.sheet.stream_id]
     config = {
         "sheet": access.sheet.name,
         "title": access.sheet.title,
-        "rows": access.sheet.rows,
-        "cols": access.sheet.cols,
+        "rows": rows,
+        "cols": cols,
         "canEdit": access.can_edit,
         "role": access.role,
         "user": request.user.get_username(),

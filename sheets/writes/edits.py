@@ -1,15 +1,17 @@
-"""The one write path of cell edits: append_edits (append_edit for a single edit).
+"""The one write path of a sheet's operations: append_edits (append_one, append_edit for a single one).
 
-Lock the sheet's stream, authorise, make retries idempotent, judge each
-edit against the sheet as the edits before it left it, append the events to
-the ledger and apply them to the projection, all in one transaction; the
-caller announces them after the commit.
+An operation is an edit of cells (EditRequest) or an insert or delete of
+rows or columns (StructureRequest). Lock the sheet's stream, authorise,
+make retries idempotent, judge each operation against the sheet as the
+ones before it left it (its order and its cells), append the events to the
+ledger and apply them to the projection (cells and order), all in one
+transaction; the caller announces them after the commit.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -18,27 +20,31 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.hashing import COL_PREFIX, ROW_PREFIX
+from ledger.hashing import COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
-from ledger.services import CellChange, chain_events, events_for_client_ids, lock_stream, write_events
+from ledger.services import CellChange, StructureChange, chain_events, events_for_client_ids, lock_stream, write_events
 from ledger.values import is_storable
 from projections.axis import Axis, NotInAxis
-from projections.fold import Cells, CellState, fold
-from projections.services import load_cells, store_cells
+from projections.fold import CellState
+from projections.selectors import order_now
+from projections.services import drop_cells, load_cells, store_cells, store_order
+from projections.structure import IdCoord
 from sheets.broadcast.announce import broadcast_events
 from sheets.exceptions import (
     Conflict,
     EditRejected,
     Forbidden,
+    IdTaken,
     InvalidEdit,
     NoSuchCol,
     NoSuchRow,
     OutOfRange,
+    TooLarge,
     TooManyChanges,
     ValueTooLong,
 )
 from sheets.metrics import EVENTS_APPENDED
-from sheets.models import Sheet
+from sheets.models import ID_PATTERN, MAX_STRUCTURE_IDS, Sheet
 from sheets.selectors import can_edit, roles_for
 
 if TYPE_CHECKING:
@@ -77,7 +83,27 @@ class EditRequest:
     client_event_id: uuid.UUID
     changes: Sequence[Change]
 
+    @property
+    def size(self) -> int:
+        return len(self.changes)
 
+
+@dataclass(frozen=True, slots=True)
+class StructureRequest:
+    """One insert or delete of rows or columns waiting to be appended: one event of ``type``."""
+
+    user: User
+    client_event_id: uuid.UUID
+    type: str  # ledger.hashing.ROWS_INSERTED, ROWS_DELETED, COLUMNS_INSERTED or COLUMNS_DELETED
+    ids: tuple[str, ...]
+    after: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+Request = EditRequest | StructureRequest
 # What append_edits gives back for each request: its events, or why it was refused.
 Outcome = AppendResult | EditRejected
 
@@ -133,17 +159,9 @@ def _check_shape(changes: Sequence[Change]) -> None:
         check_storable(change)
 
 
-def _axes(sheet: Sheet) -> tuple[Axis, Axis]:
-    """The sheet's rows and columns in order.
-
-    No operation inserts or deletes them yet, so they are the ones the
-    sheet was created with, by their implicit ids.
-    """
-    return Axis.created(ROW_PREFIX, sheet.rows), Axis.created(COL_PREFIX, sheet.cols)
-
-
 def _resolve(changes: Sequence[Change], rows: Axis, cols: Axis) -> list[Change]:
-    """Give every change named by id the position of its cell now; refuse ids that name no live row or column."""
+    """Give every change both names of its cell now, ids and positions; refuse ids that name no live row or column
+    and positions outside the sheet."""
     try:
         row_at = rows.positions({change.row_id for change in changes if change.row_id is not None})
     except NotInAxis as exc:
@@ -152,26 +170,20 @@ def _resolve(changes: Sequence[Change], rows: Axis, cols: Axis) -> list[Change]:
         col_at = cols.positions({change.col_id for change in changes if change.col_id is not None})
     except NotInAxis as exc:
         raise NoSuchCol("the edit names columns that do not exist or were deleted", col_ids=exc.args[0]) from None
-    return [
-        replace(change, row=row_at[change.row_id], col=col_at[change.col_id])
-        if change.row_id is not None and change.col_id is not None
-        else change
-        for change in changes
-    ]
-
-
-def _inside(sheet: Sheet, change: Change) -> bool:
-    assert change.row is not None and change.col is not None
-    return 0 <= change.row < sheet.rows and 0 <= change.col < sheet.cols
-
-
-def _check_bounds(sheet: Sheet, changes: Sequence[Change]) -> None:
+    resolved = []
     for change in changes:
-        if not _inside(sheet, change):
+        if change.row_id is not None and change.col_id is not None:
+            resolved.append(replace(change, row=row_at[change.row_id], col=col_at[change.col_id]))
+            continue
+        assert change.row is not None and change.col is not None
+        row_id = rows.id_at(change.row) if change.row < len(rows) else None
+        col_id = cols.id_at(change.col) if change.col < len(cols) else None
+        if row_id is None or col_id is None:
             raise OutOfRange(
-                f"the cell is outside the sheet's {sheet.rows} rows and {sheet.cols} columns",
-                **cell_fields(change),
+                f"the cell is outside the sheet's {len(rows)} rows and {len(cols)} columns", **cell_fields(change)
             )
+        resolved.append(replace(change, row_id=row_id, col_id=col_id))
+    return resolved
 
 
 def append_edit(
@@ -182,24 +194,28 @@ def append_edit(
     changes: Sequence[Change],
 ) -> AppendResult:
     """Append every change as consecutive events, or nothing; update the projection; broadcast after commit."""
-    (outcome,) = append_edits(
-        sheet_id=sheet_id, requests=[EditRequest(user=user, client_event_id=client_event_id, changes=changes)]
-    )
+    return append_one(sheet_id=sheet_id, request=EditRequest(user=user, client_event_id=client_event_id, changes=changes))
+
+
+def append_one(*, sheet_id: int, request: Request) -> AppendResult:
+    """Append one operation (an edit or a structure change) or raise the EditRejected that refuses it."""
+    (outcome,) = append_edits(sheet_id=sheet_id, requests=[request])
     if isinstance(outcome, EditRejected):
         raise outcome
     return outcome
 
 
-def append_edits(*, sheet_id: int, requests: Sequence[EditRequest], announce: bool = True) -> list[Outcome]:
-    """Append several edits to one sheet in one transaction, in order, each one whole or refused.
+def append_edits(*, sheet_id: int, requests: Sequence[Request], announce: bool = True) -> list[Outcome]:
+    """Append several operations to one sheet in one transaction, in order, each one whole or refused.
 
-    Group commit: the edits that reach a sheet while its previous
+    Group commit: the operations that reach a sheet while its previous
     transaction runs share the next one, so the lock, the reads, the
     inserts and the commit are paid once per batch instead of once per
-    edit. Each edit is still judged alone, against the sheet as the edits
-    before it in the batch left it, exactly as if they had been appended
-    one after the other; a refused edit appends nothing and does not
-    affect the others. The outcomes are in the order of ``requests``.
+    operation. Each is still judged alone, against the sheet as the ones
+    before it in the batch left it (its rows, columns and cells), exactly
+    as if they had been appended one after the other; a refused one
+    appends nothing and does not affect the others. The outcomes are in
+    the order of ``requests``.
 
     ``announce=False`` leaves the broadcast to a caller on the event loop
     (sheets.writes.group_commit), which sends it once this returns, i.e.
@@ -208,14 +224,17 @@ def append_edits(*, sheet_id: int, requests: Sequence[EditRequest], announce: bo
     outcomes: list[Outcome | None] = [None] * len(requests)
     for index, request in enumerate(requests):
         try:
-            _check_shape(request.changes)
+            if isinstance(request, EditRequest):
+                _check_shape(request.changes)
+            else:
+                check_structure_shape(request)
         except EditRejected as exc:
             outcomes[index] = exc
     if all(outcome is not None for outcome in outcomes):
         return [outcome for outcome in outcomes if outcome is not None]
     sheet = Sheet.objects.get(pk=sheet_id)
     with transaction.atomic():
-        events = _append_locked(sheet, requests, outcomes)
+        events = _Batch(sheet, requests, outcomes).append()
         if events:
             if announce:
                 transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
@@ -223,90 +242,205 @@ def append_edits(*, sheet_id: int, requests: Sequence[EditRequest], announce: bo
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _append_locked(sheet: Sheet, requests: Sequence[EditRequest], outcomes: list[Outcome | None]) -> list[Event]:
-    """Lock the stream, judge and append the requests still without an outcome; return the new events."""
-    stream = lock_stream(stream_id=sheet.stream_id)
-    waiting = [index for index, outcome in enumerate(outcomes) if outcome is None]
-    roles = roles_for(users=[requests[index].user for index in waiting], sheet_id=sheet.pk)
-    previous = events_for_client_ids(
-        stream_id=stream.pk, client_event_ids={requests[index].client_event_id for index in waiting}
-    )
-    rows, cols = _axes(sheet)
-    resolved: dict[int, list[Change] | EditRejected] = {}
-    for index in waiting:
-        try:
-            resolved[index] = _resolve(requests[index].changes, rows, cols)
-        except EditRejected as exc:
-            resolved[index] = exc
-    # Only cells inside the sheet are read: a change far outside it is
-    # refused below, and some databases cannot even compare such a number.
-    current = load_cells(
-        stream_id=stream.pk,
-        coords=[
-            (c.row, c.col)
-            for found in resolved.values() if not isinstance(found, EditRejected)
-            for c in found if _inside(sheet, c)
-        ],
-    )
-    loaded = dict(current)
-    now = timezone.now()
-    events: list[Event] = []
-    for index in waiting:
-        request = requests[index]
-        try:
-            if not can_edit(roles[request.user.pk]):
-                raise Forbidden("you do not have edit rights on this sheet")
-            earlier = previous.get(request.client_event_id)
-            if earlier:
-                if earlier[0].broadcaster_id != request.user.pk:
-                    raise InvalidEdit("this client_event_id was already used by another user")
-                outcomes[index] = AppendResult(seqs=[event.seq for event in earlier], events=earlier, duplicate=True)
+class _Batch:
+    """One transaction of a sheet's operations: the sheet as each of them finds it, and the events they make."""
+
+    def __init__(self, sheet: Sheet, requests: Sequence[Request], outcomes: list[Outcome | None]) -> None:
+        self.sheet = sheet
+        self.requests = requests
+        self.outcomes = outcomes
+        self.stream = lock_stream(stream_id=sheet.stream_id)
+        self.rows, self.cols = order_now(stream=self.stream)
+        self.rows_changed = self.cols_changed = False
+        # The cells read so far (absent ones are not stored), the cells this batch sets, and the deleted ids.
+        self.current: dict[IdCoord, CellState] = {}
+        self.read: set[IdCoord] = set()
+        self.touched: dict[IdCoord, CellState] = {}
+        self.dropped_rows: set[str] = set()
+        self.dropped_cols: set[str] = set()
+        self.events: list[Event] = []
+
+    def append(self) -> list[Event]:
+        waiting = [index for index, outcome in enumerate(self.outcomes) if outcome is None]
+        roles = roles_for(users=[self.requests[index].user for index in waiting], sheet_id=self.sheet.pk)
+        previous = events_for_client_ids(
+            stream_id=self.stream.pk, client_event_ids={self.requests[index].client_event_id for index in waiting}
+        )
+        # Every edit's cells are named against the order as the batch starts
+        # and read in one query; an edit after a structure change in the
+        # same batch is named again against the order as that change left it.
+        early = {index: self._resolved(self.requests[index]) for index in waiting}
+        self._read([coord for found in early.values() if isinstance(found, list) for coord in _coords(found)])
+        structure_seen = False
+        now = timezone.now()
+        for index in waiting:
+            request = self.requests[index]
+            try:
+                if not can_edit(roles[request.user.pk]):
+                    raise Forbidden("you do not have edit rights on this sheet")
+                earlier = previous.get(request.client_event_id)
+                if earlier:
+                    if earlier[0].broadcaster_id != request.user.pk:
+                        raise InvalidEdit("this client_event_id was already used by another user")
+                    self.outcomes[index] = AppendResult(seqs=[e.seq for e in earlier], events=earlier, duplicate=True)
+                    continue
+                if isinstance(request, StructureRequest):
+                    changes: list[CellChange | StructureChange] = [self._structure(request)]
+                    structure_seen = True
+                else:
+                    found = self._resolved(request) if structure_seen else early[index]
+                    if isinstance(found, EditRejected):
+                        raise found
+                    self._read(_coords(found))
+                    _check_conflicts(found, self.current)
+                    changes = list(self._cell_changes(request, found))
+            except EditRejected as exc:
+                self.outcomes[index] = exc
                 continue
-            found = resolved[index]
-            if isinstance(found, EditRejected):
-                raise found
-            _check_bounds(sheet, found)
-            _check_conflicts(found, current, rows=rows, cols=cols)
+            appended = chain_events(stream=self.stream, changes=changes, recorded_at=now)
+            for event in appended:
+                event.broadcaster = request.user
+            # A retry later in the same batch is answered with these events.
+            previous[request.client_event_id] = appended
+            self.outcomes[index] = AppendResult(seqs=[e.seq for e in appended], events=appended, duplicate=False)
+            self.events.extend(appended)
+        self._write()
+        return self.events
+
+    def _resolved(self, request: Request) -> list[Change] | EditRejected | None:
+        if not isinstance(request, EditRequest):
+            return None
+        try:
+            return _resolve(request.changes, self.rows, self.cols)
         except EditRejected as exc:
-            outcomes[index] = exc
-            continue
-        changes = []
+            return exc
+
+    def _read(self, coords: Iterable[IdCoord]) -> None:
+        missing = {coord for coord in coords if coord not in self.read}
+        if missing:
+            self.current.update(load_cells(stream_id=self.stream.pk, coords=missing))
+            self.read |= missing
+
+    def _cell_changes(self, request: Request, found: Sequence[Change]) -> Iterator[CellChange]:
+        seq = self.stream.head
         for change in found:
-            coord = (change.row, change.col)
-            changes.append(
-                CellChange(
-                    broadcaster_id=request.user.pk, client_event_id=request.client_event_id,
-                    row_id=change.row_id or rows.id_at(change.row), col_id=change.col_id or cols.id_at(change.col),
-                    row=change.row, col=change.col, old_value=current[coord].value if coord in current else "",
-                    new_value=change.value,
-                )
+            assert change.row_id is not None and change.col_id is not None
+            assert change.row is not None and change.col is not None
+            coord = (change.row_id, change.col_id)
+            seq += 1
+            yield CellChange(
+                broadcaster_id=request.user.pk, client_event_id=request.client_event_id,
+                row_id=change.row_id, col_id=change.col_id, row=change.row, col=change.col,
+                old_value=self.current[coord].value if coord in self.current else "", new_value=change.value,
             )
-            current[coord] = CellState(value=change.value, last_seq=stream.head + len(changes))
-        appended = chain_events(stream=stream, changes=changes, recorded_at=now)
-        for event in appended:
-            event.broadcaster = request.user
-        # A retry later in the same batch is answered with these events.
-        previous[request.client_event_id] = appended
-        outcomes[index] = AppendResult(seqs=[event.seq for event in appended], events=appended, duplicate=False)
-        events.extend(appended)
-    if events:
-        write_events(stream=stream, events=events)
-        store_cells(stream_id=stream.pk, cells=fold(events, loaded))
-    return events
+            self.current[coord] = self.touched[coord] = CellState(value=change.value, last_seq=seq)
+
+    def _structure(self, request: StructureRequest) -> StructureChange:
+        """Judge a structure change against the order now, apply it to the batch's state, return its event."""
+        on_rows = request.type in (ROWS_INSERTED, ROWS_DELETED)
+        axis = self.rows if on_rows else self.cols
+        common = {"broadcaster_id": request.user.pk, "client_event_id": request.client_event_id, "type": request.type}
+        if request.type in (ROWS_INSERTED, COLUMNS_INSERTED):
+            axis, first = judge_insert(request, axis, on_rows=on_rows)
+            change = StructureChange(ids=request.ids, after=request.after, **common, **{"row" if on_rows else "col": first})
+        else:
+            before = axis
+            axis, positions = judge_delete(request, axis, on_rows=on_rows)
+            located = before.positions(request.ids)
+            ordered = tuple(sorted(request.ids, key=located.__getitem__))
+            change = StructureChange(ids=ordered, positions=tuple(positions), **common)
+            gone = set(request.ids)
+            (self.dropped_rows if on_rows else self.dropped_cols).update(gone)
+            index = 0 if on_rows else 1
+            for store in (self.current, self.touched):
+                for coord in [coord for coord in store if coord[index] in gone]:
+                    del store[coord]
+        if on_rows:
+            self.rows, self.rows_changed = axis, True
+        else:
+            self.cols, self.cols_changed = axis, True
+        return change
+
+    def _write(self) -> None:
+        if not self.events:
+            return
+        write_events(stream=self.stream, events=self.events)
+        store_cells(stream_id=self.stream.pk, cells=self.touched)
+        if self.dropped_rows or self.dropped_cols:
+            drop_cells(stream_id=self.stream.pk, row_ids=self.dropped_rows, col_ids=self.dropped_cols)
+        if self.rows_changed or self.cols_changed:
+            store_order(
+                stream_id=self.stream.pk, seq=self.stream.head, hash=self.stream.head_hash,
+                rows=self.rows if self.rows_changed else None, cols=self.cols if self.cols_changed else None,
+            )
 
 
-def _check_conflicts(changes: Sequence[Change], current: Cells, *, rows: Axis, cols: Axis) -> None:
-    stale = {
-        (c.row, c.col)
-        for c in changes
-        if c.base_seq is not None and (c.row, c.col) in current and current[(c.row, c.col)].last_seq > c.base_seq
-    }
+def _coords(changes: Sequence[Change]) -> list[IdCoord]:
+    return [(c.row_id, c.col_id) for c in changes if c.row_id is not None and c.col_id is not None]
+
+
+def check_structure_shape(request: StructureRequest) -> None:
+    """Refuse a structure change of no id, of more than MAX_STRUCTURE_IDS, or of an id that is not one."""
+    noun = "rows" if request.type in (ROWS_INSERTED, ROWS_DELETED) else "columns"
+    if not request.ids:
+        raise InvalidEdit(f"name at least one of the {noun}")
+    if len(request.ids) > MAX_STRUCTURE_IDS:
+        raise TooManyChanges(f"one operation names at most {MAX_STRUCTURE_IDS} {noun}, got {len(request.ids)}")
+    for id_ in (*request.ids, *([request.after] if request.after is not None else [])):
+        if not isinstance(id_, str) or not ID_PATTERN.fullmatch(id_):
+            raise InvalidEdit(f"{id_!r} is not an id: 1 to 36 letters, digits, '_' or '-'")
+
+
+def _no_such(on_rows: bool, message: str, ids: Sequence[str]) -> EditRejected:
+    if on_rows:
+        return NoSuchRow(message, row_ids=sorted(set(ids)))
+    return NoSuchCol(message, col_ids=sorted(set(ids)))
+
+
+def judge_insert(request: StructureRequest, axis: Axis, *, on_rows: bool) -> tuple[Axis, int]:
+    """Return the axis with the new ids and the position of the first, or refuse the insert."""
+    noun, limit = ("rows", settings.SHEETS_MAX_ROWS) if on_rows else ("columns", settings.SHEETS_MAX_COLS)
+    if request.after is not None and not axis.has_ever(request.after):
+        raise _no_such(on_rows, f"there never was a {noun[:-1]} {request.after!r} to insert after", [request.after])
+    seen: set[str] = set()
+    taken = set()
+    for id_ in request.ids:
+        if id_ in seen or axis.has_ever(id_):
+            taken.add(id_)
+        seen.add(id_)
+    if taken:
+        raise IdTaken(f"these {noun[:-1]} ids are used already (an id is never reused)", ids=sorted(taken))
+    if len(axis) + len(request.ids) > limit:
+        raise TooLarge(f"a sheet holds at most {limit:,} {noun}; it has {len(axis):,} and the insert adds {len(request.ids):,}")
+    return axis.insert(after=request.after, ids=request.ids)
+
+
+def judge_delete(request: StructureRequest, axis: Axis, *, on_rows: bool) -> tuple[Axis, list[int]]:
+    """Return the axis without the ids and their positions just before, or refuse the delete."""
+    noun = "rows" if on_rows else "columns"
+    if len(set(request.ids)) != len(request.ids):
+        twice = sorted({id_ for id_ in request.ids if request.ids.count(id_) > 1})
+        raise InvalidEdit(f"the delete names {', '.join(twice)} more than once")
+    try:
+        return axis.delete(request.ids)
+    except NotInAxis as exc:
+        raise _no_such(on_rows, f"the delete names {noun} that do not exist or were deleted already", exc.args[0]) from None
+
+
+def _check_conflicts(changes: Sequence[Change], current: Mapping[IdCoord, CellState]) -> None:
+    stale = sorted(
+        {
+            (c.row, c.col, c.row_id, c.col_id)
+            for c in changes
+            if c.base_seq is not None and (c.row_id, c.col_id) in current
+            and current[(c.row_id, c.col_id)].last_seq > c.base_seq  # type: ignore[index]
+        }
+    )
     if stale:
-        cells = [
-            {
-                "row_id": rows.id_at(row), "col_id": cols.id_at(col), "row": row, "col": col,
-                "value": current[(row, col)].value, "last_seq": current[(row, col)].last_seq,
-            }
-            for row, col in sorted(stale)
-        ]
+        cells = []
+        for row, col, row_id, col_id in stale:
+            state = current[(row_id, col_id)]  # type: ignore[index]
+            cells.append(
+                {"row_id": row_id, "col_id": col_id, "row": row, "col": col, "value": state.value, "last_seq": state.last_seq}
+            )
         raise Conflict("a cell changed after the base_seq of the edit", cells=cells)

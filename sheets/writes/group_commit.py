@@ -25,7 +25,7 @@ from django.db import close_old_connections
 
 from sheets.broadcast.announce import announce_events
 from sheets.exceptions import EditRejected
-from sheets.writes.edits import AppendResult, EditRequest, Outcome, append_edits
+from sheets.writes.edits import AppendResult, Outcome, Request, append_edits
 
 # A batch stops growing at this many changes (it always takes one edit):
 # a queue of pastes becomes several transactions of bounded size.
@@ -60,7 +60,7 @@ def _runner() -> Any:
     return sync_to_async(_append_in_pool, thread_sensitive=False, executor=_pool)
 
 
-async def append(request: EditRequest, *, sheet_id: int) -> AppendResult:
+async def append(request: Request, *, sheet_id: int) -> AppendResult:
     """Append one edit through its sheet's queue; raise EditRejected if it is refused."""
     loop = asyncio.get_running_loop()
     appenders = _appenders.setdefault(loop, {})
@@ -76,23 +76,23 @@ class SheetAppender:
     def __init__(self, sheet_id: int, registry: dict[int, SheetAppender]) -> None:
         self.sheet_id = sheet_id
         self.registry = registry
-        self.queue: list[tuple[EditRequest, asyncio.Future[AppendResult]]] = []
+        self.queue: list[tuple[Request, asyncio.Future[AppendResult]]] = []
         self.task: asyncio.Task[None] | None = None
 
-    async def submit(self, request: EditRequest) -> AppendResult:
+    async def submit(self, request: Request) -> AppendResult:
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self.queue.append((request, future))
         if self.task is None:
             self.task = asyncio.ensure_future(self._drain())
         return await future
 
-    def _next_batch(self) -> list[tuple[EditRequest, asyncio.Future[AppendResult]]]:
+    def _next_batch(self) -> list[tuple[Request, asyncio.Future[AppendResult]]]:
         # An edit whose socket went away before its turn is not appended:
         # it was never acknowledged, so its client sends it again.
         self.queue = [item for item in self.queue if not item[1].cancelled()]
         size, taken = 0, 0
         for request, _ in self.queue:
-            size += len(request.changes)
+            size += request.size
             if taken and size > BATCH_MAX_CHANGES:
                 break
             taken += 1

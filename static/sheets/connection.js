@@ -1,6 +1,7 @@
 // The sheet websocket (docs/protocol.md, sections 4-8): subscribe by seq,
-// apply events exactly once and in order, keep an outbox of edits until the
-// server acknowledges them, and reconnect for as long as the page is open.
+// apply events exactly once and in order, keep an outbox of operations
+// (edits and structure changes) until the server acknowledges them, and
+// reconnect for as long as the page is open.
 
 export const Status = Object.freeze({
   CONNECTING: "connecting",
@@ -10,7 +11,7 @@ export const Status = Object.freeze({
   CLOSED: "closed", // the server refused us for good (logged out, no access, no sheet)
 });
 
-// Edits refused for a reason that passes: keep them and send them again.
+// Operations refused for a reason that passes: keep them and send them again.
 const RETRYABLE = new Set(["rate_limited", "unavailable", "not_subscribed"]);
 
 // Close codes after which reconnecting cannot help (PROTOCOL section 2).
@@ -48,7 +49,9 @@ export class SheetConnection {
     this.lastSeq = since;
     this.handlers = handlers;
     this.timing = { ...DEFAULT_TIMING, ...timing };
-    this.outbox = new Map(); // client_event_id -> {changes, sentOn}; Map keeps send order
+    // client_event_id -> {message, sentOn, unanswered}; a Map keeps the
+    // order the operations were made in, which is the order they are sent.
+    this.outbox = new Map();
     this.gapsSeen = 0; // holes and stale pong heads since the last ping
     this.status = Status.CONNECTING;
     this.ws = null;
@@ -71,9 +74,13 @@ export class SheetConnection {
     this.connect();
   }
 
-  // Queue one edit; it is sent now if the socket is live, else after the next caught_up.
-  submit(id, changes) {
-    this.outbox.set(id, { changes, sentOn: null });
+  /**
+   * Queue one operation, {type: "edit", changes} or a structure message
+   * ({type: "insert_rows", after, row_ids} …) without its client_event_id;
+   * it is sent now if the socket is live, else after the next caught_up.
+   */
+  submit(id, message) {
+    this.outbox.set(id, { message, sentOn: null, unanswered: 0 });
     this.flush();
     this.emitStatus();
   }
@@ -84,6 +91,7 @@ export class SheetConnection {
     const ws = new WebSocket(this.url);
     this.ws = ws;
     this.generation += 1;
+    for (const entry of this.outbox.values()) entry.unanswered = 0; // the old socket's answers never come
     this.subscribed = false;
     this.resyncing = false;
     this.setTimer("open", this.timing.openTimeout, () => this.abandon("the server did not answer"));
@@ -239,7 +247,9 @@ export class SheetConnection {
   }
 
   onAck(frame) {
-    if (!this.outbox.delete(frame.client_event_id)) return; // a late duplicate ack
+    // A late duplicate ack is ignored; an ack while a resend is planned
+    // means the first send was committed after all: nothing to resend.
+    if (!this.outbox.delete(frame.client_event_id)) return;
     this.handlers.onAck(frame.client_event_id, frame.seqs);
     this.emitStatus();
   }
@@ -247,8 +257,21 @@ export class SheetConnection {
   onErrorFrame(frame) {
     const id = frame.client_event_id;
     if (id && this.outbox.has(id)) {
+      const entry = this.outbox.get(id);
+      entry.unanswered = Math.max(0, entry.unanswered - 1);
+      // Not the answer to its last send, or it will be sent again anyway
+      // (an earlier operation is being retried): the next answer decides.
+      if (entry.unanswered > 0 || entry.sentOn === null) return;
       if (RETRYABLE.has(frame.code)) {
-        this.outbox.get(id).sentOn = null;
+        // Operations apply in the order sent, and a later one may need this
+        // one (an edit of a row it inserts): send it and everything after
+        // it again, in order. Answers already on their way for those later
+        // ones are ignored, except acks.
+        let later = false;
+        for (const [other, each] of this.outbox) {
+          if (other === id) later = true;
+          if (later) each.sentOn = null;
+        }
         this.setTimer("retry", this.timing.retryDelay, () => this.flush());
         if (frame.code !== "not_subscribed") this.handlers.onError(frame);
         return;
@@ -273,13 +296,14 @@ export class SheetConnection {
     this.send({ type: "subscribe", since: this.lastSeq });
   }
 
-  // Send every queued edit not yet sent on this socket, with its original client_event_id.
+  // Send every queued operation not yet sent on this socket, in order, with its original client_event_id.
   flush() {
     if (!this.subscribed || this.resyncing || !this.ws) return;
     for (const [id, entry] of this.outbox) {
       if (entry.sentOn === this.generation) continue;
       entry.sentOn = this.generation;
-      this.send({ type: "edit", client_event_id: id, changes: entry.changes });
+      entry.unanswered += 1;
+      this.send({ type: entry.message.type, client_event_id: id, ...entry.message });
     }
   }
 
@@ -313,7 +337,8 @@ export class SheetConnection {
   }
 
   emitStatus() {
-    this.handlers.onStatus(this.status, this.outbox.size);
+    const edits = [...this.outbox.values()].every((entry) => entry.message.type === "edit");
+    this.handlers.onStatus(this.status, this.outbox.size, edits ? "edit" : "change");
   }
 
   setTimer(name, delay, callback) {

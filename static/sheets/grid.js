@@ -1,63 +1,49 @@
-// The grid page: load the cells, bind the grid, stream edits both ways.
-// model.js holds the state, connection.js speaks the protocol,
-// grid-binding.js wraps jspreadsheet, notices.js draws the status and toasts.
+// The grid page: load the cells, bind the grid, stream operations both ways.
+// model.js holds the state (keyed by row and column ids), connection.js
+// speaks the protocol, grid-binding.js wraps jspreadsheet, structure.js
+// turns the user's row and column commands into operations, messages.js
+// words the errors, notices.js draws the status and toasts.
 
 import { SheetConnection, websocketUrl } from "./connection.js";
 import { GridBinding } from "./grid-binding.js";
 import { HistoryPanel, bindShortcut, cellMenu } from "./history-panel.js";
-import { SheetModel, cellKey, cellName, parseKey } from "./model.js";
+import { SheetModel, cellKey, cellName, columnName, parseKey, withIds } from "./model.js";
+import { conflictText, errorText, listed, plural, quote } from "./messages.js";
 import { renderStatus, showMessage } from "./notices.js";
+import { StructureCommands, bindStructureShortcuts, newId, structureMenu } from "./structure.js";
 
-// PROTOCOL 3.2: at most 1,000 changes per edit message, and the server
-// closes the socket on a frame over config.maxFrameBytes (docs/protocol.md).
-// A bigger paste is sent as several edits, each of them atomic; the margin
-// leaves room for the frame's envelope.
+// docs/protocol.md: at most 1,000 changes per edit message, and the server
+// closes the socket on a frame over config.maxFrameBytes. A bigger paste is
+// sent as several edits, each of them atomic; the margin leaves room for
+// the frame's envelope.
 const MAX_CHANGES = 1000;
 const FRAME_MARGIN = 4096;
 const encoder = new TextEncoder();
 const LOAD_RETRY_CAP = 15000;
+// A refused edit names a deleted row; the RowsDeleted event that says who
+// deleted it travels separately and may come just after the refusal.
+const DELETED_NEWS_WAIT = 3000;
 
 const ERROR_TITLES = {
   conflict: "Edit not saved:",
   value_too_long: "Edit not saved:",
   out_of_range: "Edit not saved:",
-  too_many_changes: "Edit not saved:",
-  forbidden: "Edit not saved:",
+  too_many_changes: "Not saved:",
+  forbidden: "Not saved:",
+  no_such_row: "Edit not saved:",
+  no_such_col: "Edit not saved:",
+  id_taken: "Not inserted:",
+  too_large: "Not inserted:",
   rate_limited: "Slow down:",
   unavailable: "Server busy:",
   too_many_connections: "Too many tabs:",
+  editor_lost: "Not saved:",
 };
 
 const config = JSON.parse(document.getElementById("sheet-config").textContent);
 const statusElement = document.getElementById("status");
 const messages = document.getElementById("messages");
 const gridElement = document.getElementById("grid");
-
-// crypto.randomUUID exists only in secure contexts (https, localhost); a
-// plain-http LAN address still has getRandomValues.
-function newEventId() {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function quote(value) {
-  if (value === "") return "(empty)";
-  const short = value.length > 60 ? `${value.slice(0, 60)}…` : value;
-  return `“${short}”`;
-}
-
-// An error about one cell carries its 0-based position in "row" and "col";
-// people read "B4", so the message is headed with the cell's name.
-function errorText(frame) {
-  const message = String(frame.message);
-  return Number.isInteger(frame.row) && Number.isInteger(frame.col)
-    ? `${cellName(frame.row, frame.col)}: ${message}`
-    : message;
-}
 
 function notify(options) {
   return showMessage(messages, options);
@@ -71,7 +57,7 @@ async function loadCells() {
         window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
         return new Promise(() => {});
       }
-      if (response.ok) return await response.json();
+      if (response.ok) return withIds(await response.json(), config);
       const body = await response.json().catch(() => ({}));
       if (response.status < 500) throw new Error(body.error || `the server answered ${response.status}`);
     } catch (error) {
@@ -91,75 +77,208 @@ function gridHeight() {
 
 function start(initial) {
   const model = new SheetModel();
-  model.loadCells(initial.cells);
-  const ownIds = new Set(); // edits made in this tab: their events do not flash
-
-  const data = Array.from({ length: config.rows }, () => Array(config.cols).fill(""));
-  for (const cell of initial.cells) data[cell.row][cell.col] = cell.value;
+  model.load(initial);
+  const ownIds = new Set(); // operations made in this tab: their events do not flash
+  const waitingForNews = []; // refused edits whose deleted row's RowsDeleted has not arrived yet
+  const refusedInserts = new Set(); // ids of rows and columns this tab inserted and the server refused
 
   let connection;
   const historyPanel = new HistoryPanel(config);
+  const cellAt = (row, col) => ({ row, col, rowId: model.rowAt(row), colId: model.colAt(col) });
 
   // Show each named cell as the model has it; flash the ones whose value came from someone else.
   const refresh = (keys, flashed = new Set()) => {
     grid.show(
       [...keys].map((key) => {
-        const [row, col] = parseKey(key);
-        return { row, col, value: model.value(row, col), flash: flashed.has(key) && !model.hasLocal(key) };
+        const [rowId, colId] = parseKey(key);
+        return { rowId, colId, value: model.value(rowId, colId), flash: flashed.has(key) && !model.hasLocal(key) };
       }),
     );
   };
+  // Make the grid's rows and columns the model's, then show these cells.
+  const redraw = (structure, keys, flashed) => {
+    if (structure) grid.setOrder(model.rowIds(), model.colIds(), (rowId, colId) => model.value(rowId, colId));
+    refresh(keys, flashed);
+  };
 
-  const grid = new GridBinding(gridElement, {
-    rows: config.rows,
-    cols: config.cols,
-    canEdit: config.canEdit,
-    data,
-    height: gridHeight(),
-    baseSeq: (row, col) => model.baseSeq(row, col),
-    contextMenu: cellMenu(historyPanel, { canEdit: config.canEdit }),
-    onEditorClosed: (keys) => refresh(keys),
-    onUserChanges: (changes) => {
-      const real = changes.filter((change) => change.value !== model.value(change.row, change.col));
-      for (const chunk of chunks(real)) {
-        const id = newEventId();
-        ownIds.add(id);
-        model.addLocal(id, chunk);
-        connection.submit(id, chunk);
-      }
-    },
+  // Queue one operation: the model shows it at once, the connection sends it in order.
+  const submit = (message, layer) => {
+    const id = newId();
+    ownIds.add(id);
+    layer(id);
+    connection.submit(id, message);
+    return id;
+  };
+
+  const submitEdit = (changes, seen) => {
+    for (const [chunk, positions] of chunks(changes, seen)) {
+      submit({ type: "edit", changes: chunk }, (id) => model.addEdit(id, chunk, positions));
+    }
+  };
+
+  const structure = new StructureCommands({
+    model,
+    maxRows: 1_000_000,
+    maxCols: 18_278,
+    submit: (message) => submit(message, (id) => model.addStructure(id, message)),
+    changed: () => redraw(true, []),
+    refuse: (text) => notify({ kind: "error", title: "Not possible:", text, code: "structure_refused" }),
   });
 
-  bindShortcut(historyPanel, { selectedCell: () => grid.selectedCell(), isEditing: () => grid.editing !== null });
+  const grid = new GridBinding(gridElement, {
+    rowIds: model.rowIds(),
+    colIds: model.colIds(),
+    value: (rowId, colId) => model.value(rowId, colId),
+    canEdit: config.canEdit,
+    height: gridHeight(),
+    baseSeq: (rowId, colId) => model.baseSeq(rowId, colId),
+    contextMenu: cellMenu(historyPanel, {
+      canEdit: config.canEdit,
+      cellAt,
+      extra: config.canEdit ? (where) => structureMenu(structure, grid.selection(), where) : undefined,
+    }),
+    onEditorClosed: (keys) => refresh(keys),
+    onEditorLost: ({ rowId, colId, row, col, text }) => {
+      const news = model.deletedRows.get(rowId) ?? model.deletedCols.get(colId);
+      const what = model.deletedRows.has(rowId) ? `row ${row + 1}` : `column ${columnName(col)}`;
+      const who = news ? `${byWhom(news.by)} deleted ${what}` : `${what} was deleted`;
+      const typed = text === "" ? "" : ` What you were typing (${quote(text)}) was not saved.`;
+      notify({ kind: "warning", title: ERROR_TITLES.editor_lost, text: `${who} while you were editing ${cellName(row, col)}.${typed}`, code: "editor_lost" });
+    },
+    onGrow: ({ rows, cols }) => structure.grow({ rows, cols }),
+    onUserChanges: (changes) => {
+      const real = changes.filter((change) => change.value !== model.value(change.row_id, change.col_id));
+      const sent = real.map(({ row_id: rowId, col_id: colId, value, base_seq: baseSeq }) =>
+        baseSeq === undefined ? { row_id: rowId, col_id: colId, value } : { row_id: rowId, col_id: colId, value, base_seq: baseSeq });
+      submitEdit(sent, real.map(({ row, col }) => ({ row, col })));
+    },
+  });
+  structure.grid = grid;
+
+  bindShortcut(historyPanel, {
+    selectedCell: () => {
+      const cell = grid.selectedCell();
+      return cell && cellAt(cell.row, cell.col);
+    },
+    isEditing: () => grid.editing !== null,
+  });
+  if (config.canEdit) bindStructureShortcuts(structure, { isEditing: () => grid.editing !== null });
+
+  const byWhom = (username) => (username === config.user ? "you" : username);
+
+  // "Your edit to B7 was not saved: bob deleted row 7", once the page knows who deleted it.
+  const explainDeleted = (layer, frame, resent) => {
+    const rows = frame.code === "no_such_row";
+    const missing = new Set((rows ? frame.row_ids : frame.col_ids) || []);
+    const deleted = rows ? model.deletedRows : model.deletedCols;
+    const lostBy = new Map(); // missing id -> names of the cells the user typed into
+    layer.changes.forEach((change, i) => {
+      const id = rows ? change.row_id : change.col_id;
+      if (!missing.has(id)) return;
+      const seen = layer.seen[i];
+      if (!lostBy.has(id)) lostBy.set(id, []);
+      if (seen) lostBy.get(id).push(cellName(seen.row, seen.col));
+    });
+    if (!lostBy.size) {
+      notify({ kind: "error", title: ERROR_TITLES[frame.code], text: errorText(model, frame), code: frame.code });
+      return;
+    }
+    const known = (id) => deleted.has(id) || refusedInserts.has(id);
+    const tell = (final) => {
+      if (!final && ![...lostBy.keys()].every(known)) return false;
+      const parts = [...lostBy].map(([id, names]) => {
+        const news = deleted.get(id);
+        const cells = names.length ? names : ["a cell"];
+        const subject = `Your ${plural(cells.length, "edit")} to ${listed(cells)} ${plural(cells.length, "was", "were")} not saved`;
+        if (!news && refusedInserts.has(id)) return `${subject}: the ${rows ? "row" : "column"} you inserted was not saved`;
+        if (!news) return `${subject}: its ${rows ? "row" : "column"} was deleted`;
+        const where = rows ? `row ${news.position + 1}` : `column ${columnName(news.position)}`;
+        return `${subject}: ${byWhom(news.by)} deleted ${where}`;
+      });
+      const rest = resent ? " Your other changes in that edit were sent again." : "";
+      notify({ kind: "error", title: ERROR_TITLES[frame.code], text: `${parts.join(". ")}.${rest}`, code: frame.code });
+      return true;
+    };
+    if (tell(false)) return;
+    const entry = { tell };
+    waitingForNews.push(entry);
+    setTimeout(() => {
+      const index = waitingForNews.indexOf(entry);
+      if (index >= 0 && waitingForNews.splice(index, 1)) tell(true);
+    }, DELETED_NEWS_WAIT);
+  };
+
+  const rejectEdit = (layer, frame) => {
+    const touched = new Set(layer.changes.map((change) => cellKey(change.row_id, change.col_id)));
+    if (frame.code === "conflict") {
+      const cells = frame.cells || [];
+      for (const key of model.applyServerCells(cells)) touched.add(key);
+      refresh(touched);
+      notify({ kind: "error", title: ERROR_TITLES.conflict, text: conflictText(model, cells, layer), code: "conflict" });
+      return;
+    }
+    if (frame.code === "no_such_row" || frame.code === "no_such_col") {
+      // The rest of the edit named rows and columns that are still there: send it again, on its own.
+      const missing = new Set((frame.code === "no_such_row" ? frame.row_ids : frame.col_ids) || []);
+      const field = frame.code === "no_such_row" ? "row_id" : "col_id";
+      const keep = layer.changes.map((change) => !missing.has(change[field]));
+      const rest = layer.changes.filter((_, i) => keep[i]);
+      if (rest.length && missing.size) submitEdit(rest, layer.seen.filter((_, i) => keep[i]));
+      refresh(touched);
+      explainDeleted(layer, frame, rest.length > 0 && missing.size > 0);
+      return;
+    }
+    refresh(touched);
+    notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: errorText(model, frame), code: frame.code });
+  };
+
+  const rejectStructure = (layer, frame) => {
+    redraw(true, []);
+    const rows = layer.kind.endsWith("_rows");
+    const missing = new Set((rows ? frame.row_ids : frame.col_ids) || []);
+    if (layer.kind.startsWith("delete_") && (frame.code === "no_such_row" || frame.code === "no_such_col")) {
+      // Someone deleted some of them first: delete the others, and say nothing of those already gone.
+      const rest = layer.ids.filter((id) => !missing.has(id));
+      if (rest.length) structure.remove(rows ? "rows" : "cols", rest);
+      return;
+    }
+    if (layer.kind.startsWith("insert_")) for (const id of layer.ids) refusedInserts.add(id);
+    const what = `${layer.ids.length} ${plural(layer.ids.length, rows ? "row" : "column")}`;
+    const verb = layer.kind.startsWith("insert_") ? "inserting" : "deleting";
+    notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: `${verb} ${what}: ${frame.message}`, code: frame.code });
+  };
 
   const handlers = {
     onEvents(events) {
-      const touched = model.applyEvents(events);
-      const flashed = new Set(events.filter((e) => !ownIds.has(e.client_event_id)).map((e) => cellKey(e.row, e.col)));
-      for (const key of model.settle(connection.lastSeq)) touched.add(key);
-      refresh(touched, flashed);
+      const applied = model.applyEvents(events);
+      const flashed = new Set(
+        events.filter((e) => e.type === "CellChanged" && !ownIds.has(e.client_event_id)).map((e) => cellKey(e.row_id, e.col_id)),
+      );
+      const settled = model.settle(connection.lastSeq);
+      for (const key of settled.cells) applied.cells.add(key);
+      redraw(applied.structure || settled.structure, applied.cells, flashed);
+      if (applied.structure) {
+        for (const entry of [...waitingForNews]) {
+          if (entry.tell(false)) waitingForNews.splice(waitingForNews.indexOf(entry), 1);
+        }
+      }
     },
     onSnapshot(frame) {
-      const touched = model.loadCells(frame.cells);
-      for (const key of model.settle(frame.head)) touched.add(key);
-      refresh(touched);
+      const touched = model.load(withIds(frame, config));
+      const settled = model.settle(frame.head);
+      for (const key of settled.cells) touched.add(key);
+      redraw(true, touched);
     },
     onAck(id, seqs) {
       model.acknowledge(id, seqs);
-      refresh(model.settle(connection.lastSeq));
+      const settled = model.settle(connection.lastSeq);
+      redraw(settled.structure, settled.cells);
     },
     onReject(id, frame) {
-      const changes = model.reject(id);
-      const touched = new Set(changes.map((change) => cellKey(change.row, change.col)));
-      if (frame.code === "conflict") {
-        const cells = frame.cells || [];
-        for (const key of model.applyServerCells(cells)) touched.add(key);
-        refresh(touched);
-        notify({ kind: "error", title: ERROR_TITLES.conflict, text: conflictText(cells, changes), code: "conflict" });
-        return;
-      }
-      refresh(touched);
-      notify({ kind: "error", title: ERROR_TITLES[frame.code] || "Error:", text: errorText(frame), code: frame.code });
+      const layer = model.reject(id);
+      if (layer === null) return;
+      if (layer.kind === "edit") rejectEdit(layer, frame);
+      else rejectStructure(layer, frame);
     },
     onError(frame) {
       const retried = frame.code === "rate_limited" || frame.code === "unavailable";
@@ -167,12 +286,12 @@ function start(initial) {
       notify({
         kind: retried || slow ? "warning" : "error",
         title: ERROR_TITLES[frame.code] || "Error:",
-        text: retried ? `${errorText(frame)} Your edits will be sent again.` : errorText(frame),
+        text: retried ? `${errorText(model, frame)} Your changes will be sent again.` : errorText(model, frame),
         code: frame.code,
       });
     },
-    onStatus(status, pending) {
-      renderStatus(statusElement, status, pending);
+    onStatus(status, pending, noun) {
+      renderStatus(statusElement, status, pending, noun);
     },
     onFinal(message) {
       notify({ kind: "error", title: "Disconnected:", text: message, code: "closed" });
@@ -192,10 +311,10 @@ function start(initial) {
     if (content) content.style.maxHeight = `${gridHeight()}px`;
   });
   window.addEventListener("beforeunload", (event) => {
-    if (connection.pendingCount > 0) event.preventDefault(); // unsent edits live only in this tab
+    if (connection.pendingCount > 0) event.preventDefault(); // unsent operations live only in this tab
   });
 
-  // A small read-only handle for people debugging in the console and for the browser tests.
+  // A small handle for people debugging in the console and for the browser tests (docs/protocol.md).
   window.ledgersheet = {
     get lastSeq() {
       return connection.lastSeq;
@@ -208,37 +327,30 @@ function start(initial) {
     },
     getCell: (row, col) => grid.value(row, col),
     cells: () => grid.namedCells(),
+    select: (row, col) => grid.select(row, col),
   };
 }
 
-// Split changes into edits that fit the protocol's count and frame limits.
-function chunks(changes) {
+// Split changes into edits that fit the protocol's count and frame limits; seen goes along.
+function chunks(changes, seen) {
   const result = [];
   let current = [];
+  let positions = [];
   let bytes = 0;
-  for (const change of changes) {
+  changes.forEach((change, i) => {
     const size = encoder.encode(JSON.stringify(change)).length + 1;
     if (current.length && (current.length === MAX_CHANGES || bytes + size > config.maxFrameBytes - FRAME_MARGIN)) {
-      result.push(current);
+      result.push([current, positions]);
       current = [];
+      positions = [];
       bytes = 0;
     }
     current.push(change);
+    positions.push(seen[i]);
     bytes += size;
-  }
-  if (current.length) result.push(current);
-  return result;
-}
-
-function conflictText(cells, changes) {
-  const mine = new Map(changes.map((change) => [cellKey(change.row, change.col), change.value]));
-  const parts = cells.map((cell) => {
-    const yours = mine.get(cellKey(cell.row, cell.col));
-    const was = yours === undefined ? "" : `; your value ${quote(yours)} was not saved`;
-    return `${cellName(cell.row, cell.col)} now holds ${quote(cell.value)}${was}`;
   });
-  const rest = changes.length > cells.length ? ` None of the ${changes.length} cells of that edit was saved.` : "";
-  return `someone else changed ${parts.length === 1 ? "this cell" : "these cells"} first. ${parts.join(". ")}.${rest}`;
+  if (current.length) result.push([current, positions]);
+  return result;
 }
 
 if (!config.canEdit) {

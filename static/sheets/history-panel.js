@@ -1,6 +1,8 @@
 // The per-cell history panel: every change of one cell, newest first, from
-// the events API filtered by row and col. Opened from the cell's context
-// menu or with Alt+H on the selected cell.
+// the events API filtered by the cell's row id and column id, so that the
+// history follows the cell when rows or columns are inserted or deleted
+// above it. Opened from the cell's context menu or with Alt+H on the
+// selected cell.
 
 import { cellName } from "./model.js";
 
@@ -43,7 +45,7 @@ export class HistoryPanel {
   /** config: the page's sheet-config (sheet, eventsUrl, historyUrl). */
   constructor(config) {
     this.config = config;
-    this.cell = null; // {row, col} shown
+    this.cell = null; // {row, col, rowId, colId} shown
     this.loading = null; // AbortController of the fetch in flight
     this.nextAfter = null;
     this.returnFocus = null;
@@ -90,15 +92,18 @@ export class HistoryPanel {
     return !this.element.hidden;
   }
 
-  open(row, col) {
+  /** Open the history of the cell shown at (row, col), whose row and column have these ids. */
+  open({ row, col, rowId, colId }) {
     if (!this.isOpen) this.returnFocus = document.activeElement;
     this.loading?.abort();
-    this.cell = { row, col };
+    this.cell = { row, col, rowId, colId };
     this.nextAfter = 0;
     const name = cellName(row, col);
     const panel = this.element;
     panel.dataset.row = String(row);
     panel.dataset.col = String(col);
+    panel.dataset.rowId = rowId;
+    panel.dataset.colId = colId;
     panel.querySelector("#cell-history-title").textContent = `History of ${name}`;
     const full = panel.querySelector(".cell-history-full");
     full.href = `${this.config.historyUrl}?cell=${name}`;
@@ -122,7 +127,7 @@ export class HistoryPanel {
 
   // Fetch up to pagesPerLoad pages after this.nextAfter; the events come oldest first.
   async load() {
-    const { row, col } = this.cell;
+    const { rowId, colId } = this.cell;
     const controller = new AbortController();
     this.loading = controller;
     const status = this.element.querySelector(".cell-history-status");
@@ -131,7 +136,7 @@ export class HistoryPanel {
     status.textContent = "Loading…";
     try {
       for (let page = 0; page < PAGING.pagesPerLoad && this.nextAfter !== null; page++) {
-        const query = new URLSearchParams({ row, col, after: this.nextAfter, limit: PAGING.pageLimit });
+        const query = new URLSearchParams({ row_id: rowId, col_id: colId, after: this.nextAfter, limit: PAGING.pageLimit });
         const response = await fetch(`${this.config.eventsUrl}?${query}`, {
           credentials: "same-origin",
           headers: { Accept: "application/json" },
@@ -159,7 +164,9 @@ export class HistoryPanel {
   // Newer events go on top: the list reads newest first.
   prepend(events) {
     const list = this.element.querySelector(".cell-history-list");
-    const items = events.map((event) => this.item(event)).reverse();
+    // The row's and column's own insert and delete events touch the cell too; its history is its values.
+    const items = events.filter((event) => event.type === undefined || event.type === "CellChanged")
+      .map((event) => this.item(event)).reverse();
     list.prepend(...items);
   }
 
@@ -193,8 +200,9 @@ export class HistoryPanel {
 
 /**
  * Wire the panel to a GridBinding's grid: Alt+H opens the selected cell's
- * history; Escape closes the panel. isEditing() tells whether a cell
- * editor is open (Escape then belongs to the editor).
+ * history; Escape closes the panel. selectedCell() -> {row, col, rowId,
+ * colId} or null; isEditing() tells whether a cell editor is open (Escape
+ * then belongs to the editor).
  */
 export function bindShortcut(panel, { selectedCell, isEditing }) {
   // Capture phase: the grid's own document listener must not see Alt+H.
@@ -206,7 +214,7 @@ export function bindShortcut(panel, { selectedCell, isEditing }) {
         if (!cell) return;
         event.preventDefault();
         event.stopPropagation();
-        panel.open(cell.row, cell.col);
+        panel.open(cell);
       } else if (event.key === "Escape" && panel.isOpen && !isEditing() && !panel.element.contains(event.target)) {
         panel.close();
       }
@@ -215,10 +223,16 @@ export function bindShortcut(panel, { selectedCell, isEditing }) {
   );
 }
 
-/** The cell context menu: the grid's useful default items plus "Cell history". */
-export function cellMenu(panel, { canEdit }) {
+/**
+ * The context menu: on a cell, the grid's useful default items plus "Cell
+ * history"; extra({row, col, section}) adds items of the page's own (rows
+ * and columns) at the top, on cells and on row and column headers.
+ * cellAt(row, col) -> {row, col, rowId, colId} of the cell shown there.
+ */
+export function cellMenu(panel, { canEdit, cellAt, extra = () => [] }) {
   return ({ row, col, items, section }) => {
-    if (section !== "cell") return false;
+    const own = extra({ row, col, section });
+    if (section !== "cell") return own.length ? own : false;
     const kept = items.filter((item) => {
       if (item.type === "line") return false;
       const title = item.title || "";
@@ -226,7 +240,9 @@ export function cellMenu(panel, { canEdit }) {
       return title.startsWith("Copy") || title.startsWith("Save as");
     });
     return [
-      { title: "Cell history", shortcut: SHORTCUT_LABEL, onclick: () => panel.open(row, col) },
+      ...own,
+      ...(own.length ? [{ type: "line" }] : []),
+      { title: "Cell history", shortcut: SHORTCUT_LABEL, onclick: () => panel.open(cellAt(row, col)) },
       { type: "line" },
       ...kept,
     ];

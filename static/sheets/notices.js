@@ -8,13 +8,14 @@ const STATUS_TEXT = {
   closed: "Disconnected",
 };
 
-export function renderStatus(element, status, pending) {
+// noun: what is pending, "edit" or "change" (when rows or columns are inserted or deleted too).
+export function renderStatus(element, status, pending, noun = "edit") {
   element.className = `status status-${status}`;
   element.dataset.status = status;
   element.dataset.pending = String(pending);
   let text = STATUS_TEXT[status] ?? status;
   if (pending > 0) {
-    const edits = pending === 1 ? "1 edit" : `${pending} edits`;
+    const edits = pending === 1 ? `1 ${noun}` : `${pending} ${noun}s`;
     text += status === "live" ? ` · saving ${edits}` : ` · ${edits} waiting`;
   }
   element.textContent = text;

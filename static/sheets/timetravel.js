@@ -3,7 +3,7 @@
 
 import { GridBinding } from "./grid-binding.js";
 import { HistoryPanel, bindShortcut, cellMenu } from "./history-panel.js";
-import { cellName } from "./model.js";
+import { cellKey, cellName, withIds } from "./model.js";
 import { showMessage } from "./notices.js";
 
 const config = JSON.parse(document.getElementById("sheet-config").textContent);
@@ -31,7 +31,26 @@ async function describeEvent() {
   time.title = `${event.recorded_at.slice(0, 10)} ${event.recorded_at.slice(11, 19)} UTC`;
   const user = document.createElement("strong");
   user.textContent = event.broadcaster;
-  target.replaceChildren("(", time, ", by ", user, ` in ${cellName(event.row, event.col)})`);
+  target.replaceChildren("(", time, ", by ", user, ` ${describe(event)})`);
+}
+
+// Where the event happened, as the sheet stood when it was committed.
+function describe(event) {
+  const many = (ids, one, more) => (ids.length === 1 ? one : `${ids.length} ${more}`);
+  switch (event.type ?? "CellChanged") {
+    case "CellChanged":
+      return `in ${cellName(event.row, event.col)}`;
+    case "RowsInserted":
+      return `inserting ${many(event.row_ids, "a row", "rows")} at row ${event.row + 1}`;
+    case "RowsDeleted":
+      return `deleting ${many(event.row_ids, "a row", "rows")}`;
+    case "ColumnsInserted":
+      return `inserting ${many(event.col_ids, "a column", "columns")}`;
+    case "ColumnsDeleted":
+      return `deleting ${many(event.col_ids, "a column", "columns")}`;
+    default:
+      return `(${event.type})`;
+  }
 }
 
 function bindSeqPicker() {
@@ -53,22 +72,30 @@ function gridHeight() {
   return Math.max(240, window.innerHeight - top - 24);
 }
 
-function show(state) {
-  const data = Array.from({ length: config.rows }, () => Array(config.cols).fill(""));
-  for (const cell of state.cells) data[cell.row][cell.col] = cell.value;
+function show(past) {
+  // The sheet as it stood then, with the rows and columns it had then (some may be deleted since).
+  const state = withIds(past, config);
+  const values = new Map(state.cells.map((cell) => [cellKey(cell.row_id, cell.col_id), cell.value]));
   const historyPanel = new HistoryPanel(config);
+  const cellAt = (row, col) => ({ row, col, rowId: state.row_ids[row], colId: state.col_ids[col] });
   const grid = new GridBinding(gridElement, {
-    rows: config.rows,
-    cols: config.cols,
+    rowIds: state.row_ids,
+    colIds: state.col_ids,
+    value: (rowId, colId) => values.get(cellKey(rowId, colId)) ?? "",
     canEdit: false,
-    data,
     height: gridHeight(),
     baseSeq: () => undefined,
-    contextMenu: cellMenu(historyPanel, { canEdit: false }),
+    contextMenu: cellMenu(historyPanel, { canEdit: false, cellAt }),
     onEditorClosed: () => {},
     onUserChanges: () => {}, // nothing is sent from a past state
   });
-  bindShortcut(historyPanel, { selectedCell: () => grid.selectedCell(), isEditing: () => grid.editing !== null });
+  bindShortcut(historyPanel, {
+    selectedCell: () => {
+      const cell = grid.selectedCell();
+      return cell && cellAt(cell.row, cell.col);
+    },
+    isEditing: () => grid.editing !== null,
+  });
   gridElement.classList.add("read-only");
 
   // A small read-only handle for the browser tests and the console.

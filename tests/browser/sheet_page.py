@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
 
 Frame = dict[str, Any]
+
+
+def cell_name(row: int, col: int) -> str:
+    """The spreadsheet name of a 0-based cell: (0, 0) is "A1", (9, 27) is "AB10"."""
+    letters = ""
+    n = col + 1
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 @dataclass
@@ -103,6 +114,27 @@ class SheetPage:
     def highlighted(self) -> list[tuple[int, int]]:
         """The (row, col) of every cell highlighted since watch_highlights, each once, sorted."""
         return sorted({(row, col) for row, col in self.page.evaluate("window.highlighted")})
+
+    def select_block(self, top: int, left: int, bottom: int, right: int) -> None:
+        """Click one corner and Shift+click the other, as a person selects a block."""
+        self.cell(top, left).click()
+        self.cell(bottom, right).click(modifiers=["Shift"])
+
+    def menu(self, row: int, col: int, item: str) -> None:
+        """Right-click the cell (inside a selection, it stays) and choose the context menu item of that title."""
+        self.cell(row, col).click(button="right")
+        self.menu_item(item).click()
+        expect(self.page.locator(".jss_contextmenu")).to_be_hidden()
+
+    def menu_item(self, title: str) -> Locator:
+        return self.page.locator(".jss_contextmenu a").filter(has_text=re.compile(f"^{re.escape(title)}$"))
+
+    def row_count(self) -> int:
+        """How many rows the grid shows."""
+        return int(self.page.evaluate("document.querySelectorAll('#grid tbody tr').length"))
+
+    def column_headers(self) -> list[str]:
+        return list(self.page.evaluate("[...document.querySelectorAll('#grid thead td')].slice(1).map((td) => td.textContent)"))
 
     def expect_cell(self, row: int, col: int, text: str) -> None:
         expect(self.cell(row, col)).to_have_text(text)

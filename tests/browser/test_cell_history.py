@@ -134,3 +134,24 @@ def test_a_long_history_loads_page_by_page_and_the_rest_on_request(open_sheet, t
     assert [change for _, _, change in panel_rows(alice)] == [
         "v4 → v5", "v3 → v4", "v2 → v3", "v1 → v2", "(empty) → v1"]
     expect(alice.page.locator("#cell-history-title")).to_be_focused()
+
+
+def test_a_cells_history_follows_its_row_when_rows_are_inserted_above_it(open_sheet, team):
+    alice, bob = open_sheet(team.alice), open_sheet(team.bob)
+    alice.type_into(2, 0, "v1")  # A3, row r2
+    alice.wait_live(pending=0)
+    bob.wait_seq(1)
+    bob.cell(0, 0).click()
+    bob.page.keyboard.press("Control+Alt+Equal")  # a row above row 1: A3 moves to A4
+    alice.wait_seq(2)
+    alice.expect_cell(3, 0, "v1")
+    requests: list[str] = []
+    alice.page.on("request", lambda request: requests.append(request.url))
+
+    alice.cell(3, 0).click()
+    alice.page.keyboard.press("Alt+H")
+
+    panel = alice.page.get_by_role("dialog", name="History of A4")
+    expect(panel.locator(".cell-history-status")).to_have_text("1 change")
+    assert panel_rows(alice) == [(1, team.alice.username, "(empty) → v1")]
+    assert any("row_id=r2" in url and "col_id=c0" in url for url in requests), requests

@@ -31,7 +31,7 @@ def test_an_offline_edit_of_a_cell_changed_meanwhile_is_a_visible_conflict(open_
     alice.expect_cell(0, 0, "bob first")
     bob.expect_cell(0, 0, "bob first")
     late = alice.sent("edit")[-1]
-    assert late["changes"] == [{"row": 0, "col": 0, "value": "alice late", "base_seq": 1}]
+    assert late["changes"] == [{"row_id": "r0", "col_id": "c0", "value": "alice late", "base_seq": 1}]
     (error,) = alice.received("error")
     assert (error["code"], error["client_event_id"]) == ("conflict", late["client_event_id"])
     assert error["cells"] == [{"row_id": "r0", "col_id": "c0", "row": 0, "col": 0, "value": "bob first", "last_seq": 2}]

@@ -22,7 +22,8 @@ def test_a_typed_edit_appears_in_the_other_window_and_is_not_echoed_back(open_sh
     assert bob.highlighted() == [(1, 1)], "a remote edit is highlighted briefly"
     assert alice.highlighted() == [], "one's own edit coming back is not"
     (edit,) = alice.sent("edit")
-    assert edit["changes"] == [{"row": 1, "col": 1, "value": "hello", "base_seq": 0}]
+    # The grid names cells by the ids of their row and column (r1, c1 on a new sheet), never by position.
+    assert edit["changes"] == [{"row_id": "r1", "col_id": "c1", "value": "hello", "base_seq": 0}]
     assert uuid.UUID(edit["client_event_id"]).version == 4
     (event,) = bob.received_events()
     assert (event["seq"], event["broadcaster"], event["client_event_id"]) == (
@@ -30,7 +31,7 @@ def test_a_typed_edit_appears_in_the_other_window_and_is_not_echoed_back(open_sh
     assert bob.sent("edit") == [], "a remote update must never be sent back as an edit"
     assert alice.cells() == bob.cells() == {"B2": "hello"}
     assert api.get_json(f"/api/sheets/{team.sheet.name}/cells/")["cells"] == [
-        {"row": 1, "col": 1, "value": "hello", "last_seq": 1}]
+        {"row_id": "r1", "col_id": "c1", "row": 1, "col": 1, "value": "hello", "last_seq": 1}]
 
 
 def test_a_pasted_block_is_one_edit_with_one_ack_and_nine_events(open_sheet, team, api):
@@ -44,8 +45,8 @@ def test_a_pasted_block_is_one_edit_with_one_ack_and_nine_events(open_sheet, tea
     bob.wait_seq(9)
     alice.wait_seq(9)
     (edit,) = alice.sent("edit")
-    expected = {(2 + r, 1 + c, block[r][c]) for r in range(3) for c in range(3)}
-    assert {(ch["row"], ch["col"], ch["value"]) for ch in edit["changes"]} == expected
+    expected = {(f"r{2 + r}", f"c{1 + c}", block[r][c]) for r in range(3) for c in range(3)}
+    assert {(ch["row_id"], ch["col_id"], ch["value"]) for ch in edit["changes"]} == expected
     assert len(edit["changes"]) == 9
     (ack,) = alice.received("ack")
     assert ack == {"type": "ack", "client_event_id": edit["client_event_id"], "seqs": list(range(1, 10))}
@@ -69,7 +70,7 @@ def test_a_paste_larger_than_one_frame_is_split_into_edits_that_all_land(open_sh
     bob.wait_seq(12)
     edits = alice.sent("edit")
     assert len(edits) >= 2, "the paste was sent as more than one edit"
-    assert sorted((ch["row"], ch["value"]) for e in edits for ch in e["changes"]) == [
+    assert sorted((int(ch["row_id"][1:]), ch["value"]) for e in edits for ch in e["changes"]) == [
         (r, f"{r}" * 10_000) for r in range(12)
     ]
     assert [len(ack["seqs"]) for ack in alice.received("ack")] == [len(e["changes"]) for e in edits]

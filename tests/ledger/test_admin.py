@@ -112,7 +112,7 @@ def test_the_sheet_admin_shows_the_head_read_only(admin_client, sheet):
 
 
 def test_the_cells_admin_refuses_writes_too(admin_client, sheet):
-    cell = Cell.objects.get(stream__sheet=sheet, row=3, col=1)
+    cell = Cell.objects.get(stream__sheet=sheet, row_id="r3", col_id="c1")
     assert admin_client.get(f"/admin/projections/cell/{cell.pk}/delete/").status_code == 403
     assert admin_client.get("/admin/projections/cell/add/").status_code == 403
     assert admin_client.get("/admin/projections/cell/").status_code == 200

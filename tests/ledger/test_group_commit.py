@@ -15,6 +15,7 @@ from projections.models import Cell
 from sheets.broadcast.announce import group_name
 from sheets.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges
 from sheets.writes.edits import AppendResult, Change, EditRequest, append_edits
+from tests.cells import stored_by_position
 from tests.conftest import assert_hash_chain, edit
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def test_a_batch_gets_consecutive_seqs_in_request_order(sheet, alice, bob):
     sheet.refresh_from_db()
     assert sheet.head == 4
     assert_hash_chain(sheet, events)
-    assert {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)} == {
+    assert stored_by_position(sheet) == {
         coord: (state.value, state.last_seq) for coord, state in fold(events).items()
     }
 
@@ -81,7 +82,7 @@ def test_an_edit_conflicts_with_an_earlier_edit_of_the_same_batch(sheet, alice, 
     assert outcomes[0].seqs == [2]
     assert isinstance(outcomes[1], Conflict)
     assert outcomes[1].details["cells"] == [{"row_id": "r0", "col_id": "c0", "row": 0, "col": 0, "value": "alice", "last_seq": 2}]
-    assert Cell.objects.get(stream__sheet=sheet, row=0, col=0).value == "alice"
+    assert Cell.objects.get(stream__sheet=sheet, row_id="r0", col_id="c0").value == "alice"
 
 
 def test_a_retry_in_the_same_batch_is_answered_with_the_first_seqs(sheet, alice, bob):

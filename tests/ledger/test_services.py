@@ -8,10 +8,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Event
-from projections.models import Cell
 from sheets.exceptions import Conflict, Forbidden, InvalidEdit, OutOfRange, TooManyChanges, ValueTooLong
 from sheets.models import Sheet
 from sheets.writes.edits import Change
+from tests.cells import stored_by_position
 from tests.conftest import assert_hash_chain, edit
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def seqs_of(sheet: Sheet) -> list[int]:
 
 
 def cells_of(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
-    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)}
+    return stored_by_position(sheet)
 
 
 def test_seqs_start_at_one_and_have_no_gaps(sheet, alice):

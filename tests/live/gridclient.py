@@ -27,7 +27,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 
 from proj.testing import Change, Frame, ProtocolClient, WebsocketTransport, edit_frame
-from tests.live.clients import cells_of
+from tests.live.clients import Shape, cells_of
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
@@ -39,8 +39,10 @@ PONG_TIMEOUT = 5.0
 class GridClient(ProtocolClient):
     """One grid tab: a replica of the sheet plus its queue of unacknowledged edits."""
 
-    def __init__(self, *, name: str, ws_url: str, origin: str, sessionid: str, ping_interval: float = 0.5) -> None:
+    def __init__(self, *, name: str, ws_url: str, origin: str, sessionid: str, ping_interval: float = 0.5,
+                 shape: Shape | None = None) -> None:
         super().__init__(name=name, timeout=None)
+        self.shape = shape  # the sheet's (rows, cols) as created: needed to apply structure events
         self.ws_url = ws_url
         self.origin = origin
         self.sessionid = sessionid
@@ -286,5 +288,9 @@ class GridClient(ProtocolClient):
     # The replica.
 
     def cells(self) -> list[dict[str, Any]]:
-        """Return the replica's non-empty cells in the shape of GET /api/sheets/<name>/cells/."""
-        return cells_of(self.applied)
+        """Return the replica's non-empty cells in the shape of GET /api/sheets/<name>/cells/.
+
+        The events are folded by id (tests/live/clients.py's ``Replica``), structure events included
+        when the client was given the sheet's ``shape``; an event that does not fit raises.
+        """
+        return cells_of(self.applied, self.shape)

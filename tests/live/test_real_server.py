@@ -26,7 +26,10 @@ def test_login_form_gives_a_session_only_for_the_right_password(daphne_servers: 
     session = HttpSession(server.base_url)
     session.login(team.alice.username, PASSWORD)
 
-    assert session.get_json(f"/api/sheets/{team.sheet.name}/cells/") == {"head": 0, "at": 0, "cells": []}
+    assert session.get_json(f"/api/sheets/{team.sheet.name}/cells/") == {
+        "head": 0, "at": 0, "row_count": 40, "col_count": 8, "row_from": 0,
+        "row_ids": [f"r{i}" for i in range(40)], "col_ids": [f"c{i}" for i in range(8)], "cells": [],
+    }
     assert HttpSession(server.base_url).request("GET", f"/api/sheets/{team.sheet.name}/cells/")[0] == 401
 
 

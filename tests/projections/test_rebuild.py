@@ -12,9 +12,10 @@ from ledger.models import Event
 from projections.fold import Cells, fold, non_empty
 from projections.models import Cell, ProjectionSnapshot
 from projections.rebuild import rebuild_sheet
-from projections.selectors import cells_at
-from projections.services import cells_at_filling_cache
+from projections.selectors import cells_at, positional
+from projections.services import sheet_at_filling_cache
 from sheets.models import Sheet
+from tests.cells import stored_by_position
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def sheet(make_sheet, alice) -> Sheet:
 
 
 def table(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
-    return {(c.row, c.col): (c.value, c.last_seq) for c in Cell.objects.filter(stream__sheet=sheet)}
+    return stored_by_position(sheet)
 
 
 def folded(sheet: Sheet) -> dict[tuple[int, int], tuple[str, int]]:
@@ -55,38 +56,38 @@ def run(*args: str) -> str:
 
 
 def test_check_passes_on_a_clean_sheet(sheet):
-    assert f"{sheet.name}: cells and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
+    assert f"{sheet.name}: cells, order and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
 
 
 def test_check_reports_a_cell_changed_behind_the_ledgers_back_and_writes_nothing(sheet):
-    Cell.objects.filter(stream__sheet=sheet, row=3, col=1).update(value="forged")
+    Cell.objects.filter(stream__sheet=sheet, row_id="r3", col_id="c1").update(value="forged")
     before = table(sheet)
     out = io.StringIO()
     with pytest.raises(CommandError, match=rf"differs from the ledger for: {sheet.name} \(1 cell"):
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
-    assert "B4 (row 3, col 1): table has 'forged' (last_seq 7), ledger says 'f' (last_seq 7)" in out.getvalue()
+    assert "cell (r3, c1): table has 'forged' (last_seq 7), ledger says 'f' (last_seq 7)" in out.getvalue()
     assert table(sheet) == before
 
 
 def test_check_reports_every_differing_cell_missing_and_extra_ones_included(sheet):
-    Cell.objects.filter(stream__sheet=sheet, row=0, col=0).update(last_seq=1)
-    Cell.objects.filter(stream__sheet=sheet, row=4, col=4).delete()
-    Cell.objects.create(stream=sheet.stream, row=9, col=0, value="stray", last_seq=3)
+    Cell.objects.filter(stream__sheet=sheet, row_id="r0", col_id="c0").update(last_seq=1)
+    Cell.objects.filter(stream__sheet=sheet, row_id="r4", col_id="c4").delete()
+    Cell.objects.create(stream=sheet.stream, row_id="r9", col_id="c0", value="stray", last_seq=3)
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"\(3 cell\(s\), 0 snapshot\(s\)\)"):
         call_command("rebuild_projections", sheet.name, "--check", stdout=out)
     lines = out.getvalue().splitlines()
-    assert f"{sheet.name}: A1 (row 0, col 0): table has 'c' (last_seq 1), ledger says 'c' (last_seq 3)" in lines
-    assert f"{sheet.name}: E5 (row 4, col 4): table has no row, ledger says 'e' (last_seq 6)" in lines
-    assert f"{sheet.name}: A10 (row 9, col 0): table has 'stray' (last_seq 3), ledger says never edited" in lines
+    assert f"{sheet.name}: cell (r0, c0): table has 'c' (last_seq 1), ledger says 'c' (last_seq 3)" in lines
+    assert f"{sheet.name}: cell (r4, c4): table has no row, ledger says 'e' (last_seq 6)" in lines
+    assert f"{sheet.name}: cell (r9, c0): table has 'stray' (last_seq 3), ledger says never edited" in lines
 
 
 def test_rebuild_restores_the_cells_to_the_fold_of_the_ledger(sheet):
-    Cell.objects.filter(stream__sheet=sheet, row=3, col=1).update(value="forged")
-    Cell.objects.filter(stream__sheet=sheet, row=2, col=2).delete()
-    Cell.objects.create(stream=sheet.stream, row=9, col=0, value="stray", last_seq=3)
+    Cell.objects.filter(stream__sheet=sheet, row_id="r3", col_id="c1").update(value="forged")
+    Cell.objects.filter(stream__sheet=sheet, row_id="r2", col_id="c2").delete()
+    Cell.objects.create(stream=sheet.stream, row_id="r9", col_id="c0", value="stray", last_seq=3)
     output = run(sheet.name)
-    assert f"{sheet.name}: 4 cells as of seq 7, 0 snapshots dropped" in output
+    assert f"{sheet.name}: 4 cells, 10 rows x 5 columns as of seq 7, 0 snapshots dropped" in output
     assert table(sheet) == folded(sheet)
     # Cleared cells keep their row, as the inline projection keeps them.
     assert table(sheet)[(2, 2)] == ("", 5)
@@ -112,7 +113,7 @@ def test_every_sheet_is_rebuilt_without_a_name(sheet, make_sheet, alice):
 
 def test_rebuild_of_a_sheet_without_events_empties_its_table(make_sheet):
     empty = make_sheet()
-    Cell.objects.create(stream=empty.stream, row=0, col=0, value="stray", last_seq=1)
+    Cell.objects.create(stream=empty.stream, row_id="r0", col_id="c0", value="stray", last_seq=1)
     with pytest.raises(CommandError):
         run(empty.name, "--check")
     run(empty.name)
@@ -126,26 +127,27 @@ def test_an_unknown_sheet_is_an_error():
 
 def test_rebuild_with_snapshots_takes_one_at_every_multiple_of_the_interval(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
-    assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots taken" in run(sheet.name, "--snapshots")
+    assert f"{sheet.name}: 4 cells, 10 rows x 5 columns as of seq 7, 3 snapshots taken" in run(sheet.name, "--snapshots")
     snapshots = dict(ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", "cells"))
     assert sorted(snapshots) == [2, 4, 6]
-    assert snapshots[4] == [[0, 0, "c", 3], [2, 2, "gone", 4], [3, 1, "b", 2]]
-    assert snapshots[6] == [[0, 0, "c", 3], [3, 1, "b", 2], [4, 4, "e", 6]]
+    assert snapshots[4]["cells"] == [["r0", "c0", "c", 3], ["r2", "c2", "gone", 4], ["r3", "c1", "b", 2]]
+    assert snapshots[6]["cells"] == [["r0", "c0", "c", 3], ["r3", "c1", "b", 2], ["r4", "c4", "e", 6]]
+    assert snapshots[6]["rows"] == [{"from": 0, "to": 10}] and snapshots[6]["cols"] == [{"from": 0, "to": 5}]
 
 
 def test_rebuild_drops_the_snapshots_and_time_travel_takes_them_again(sheet, settings):
     settings.SHEETS_SNAPSHOT_EVERY = 2
-    cells_at_filling_cache(stream_id=sheet.stream_id, seq=7)
+    positional(sheet_at_filling_cache(stream_id=sheet.stream_id, seq=7))
     assert snapshot_seqs(sheet) == [2, 4, 6]
     # A wrong snapshot that time travel stored is caught like any other...
     ProjectionSnapshot.objects.filter(stream__sheet=sheet, seq=4).update(cells=[[0, 0, "forged", 3]])
     with pytest.raises(CommandError, match=r"\(0 cell\(s\), 1 snapshot\(s\)\)"):
         run(sheet.name, "--check")
     # ...and a rebuild drops it with the rest, without folding the ledger.
-    assert f"{sheet.name}: 4 cells as of seq 7, 3 snapshots dropped" in run(sheet.name)
+    assert f"{sheet.name}: 4 cells, 10 rows x 5 columns as of seq 7, 3 snapshots dropped" in run(sheet.name)
     assert snapshot_seqs(sheet) == []
-    assert "cells and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
-    assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=5) == folded_non_empty(sheet, 5)
+    assert "cells, order and snapshots match the ledger at seq 7" in run(sheet.name, "--check")
+    assert positional(sheet_at_filling_cache(stream_id=sheet.stream_id, seq=5)) == folded_non_empty(sheet, 5)
     assert snapshot_seqs(sheet) == [2, 4]
     assert "match the ledger" in run(sheet.name, "--check")
 

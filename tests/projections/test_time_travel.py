@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ledger.models import Event
 from projections.fold import Cells, CellState, fold, non_empty
 from projections.models import ProjectionSnapshot
-from projections.selectors import cells_at, diff_cells
-from projections.services import cells_at_filling_cache
+from projections.selectors import cells_at, diff_cells, positional
+from projections.services import sheet_at_filling_cache
 from projections.snapshots import SPREAD, decode, snapshots_due
 from sheets.models import Sheet
 from sheets.writes.edits import Change
@@ -56,7 +56,7 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
         seqs = data.draw(st.lists(st.integers(0, sheet.head), min_size=1, max_size=4), label="seqs")
         for seq in seqs:
             before = set(snapshot_seqs(sheet))
-            assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=seq) == folded_upto(sheet, seq)
+            assert positional(sheet_at_filling_cache(stream_id=sheet.stream_id, seq=seq)) == folded_upto(sheet, seq)
             taken = set(snapshot_seqs(sheet)) - before
             start = max([at for at in before if at <= seq], default=0)
             last_multiple = seq - seq % every
@@ -68,7 +68,7 @@ def test_cells_at_equals_the_fold_of_the_events_up_to_seq(make_sheet, alice, edi
             assert all(start < at <= seq for at in taken)
         for at, stored in ProjectionSnapshot.objects.filter(stream__sheet=sheet).values_list("seq", "cells"):
             assert at % every == 0
-            assert decode(stored) == folded_upto(sheet, at)
+            assert positional(decode(stored)) == folded_upto(sheet, at)
         if every == NO_SNAPSHOTS:
             assert snapshot_seqs(sheet) == []
 
@@ -106,7 +106,9 @@ def test_a_snapshot_is_where_the_fold_starts(make_sheet, alice, settings):
     # it instead of from seq 1 (and why rebuild_projections --check checks them).
     settings.SHEETS_SNAPSHOT_EVERY = 2
     sheet = fill(make_sheet, alice, [[Change(0, 0, "a")], [Change(0, 1, "b")], [Change(1, 1, "c")]])
-    ProjectionSnapshot.objects.create(stream=sheet.stream, seq=2, cells=[[3, 2, "from the snapshot", 2]])
+    ProjectionSnapshot.objects.create(stream=sheet.stream, seq=2, cells={
+        "rows": [{"from": 0, "to": 4}], "cols": [{"from": 0, "to": 3}], "cells": [["r3", "c2", "from the snapshot", 2]],
+    })
     assert cells_at(stream_id=sheet.stream_id, seq=3) == {
         (3, 2): CellState(value="from the snapshot", last_seq=2),
         (1, 1): CellState(value="c", last_seq=3),
@@ -133,5 +135,5 @@ def test_the_cells_at_selector_reads_and_never_stores_a_snapshot(make_sheet, ali
     sheet = fill(make_sheet, alice, [[Change(row=0, col=0, value="a")], [Change(row=1, col=1, value="b")]])
     assert cells_at(stream_id=sheet.stream_id, seq=2) == folded_upto(sheet, 2)
     assert snapshot_seqs(sheet) == []
-    assert cells_at_filling_cache(stream_id=sheet.stream_id, seq=2) == folded_upto(sheet, 2)
+    assert positional(sheet_at_filling_cache(stream_id=sheet.stream_id, seq=2)) == folded_upto(sheet, 2)
     assert snapshot_seqs(sheet) == [1, 2]

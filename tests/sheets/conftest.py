@@ -165,6 +165,19 @@ async def send_edit(
     return await _client(communicator).send_edit(changes, client_event_id)
 
 
+async def answer(communicator: WebsocketCommunicator) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ack or error of one operation, with the events received before it (for an ack, its own events too)."""
+    events: list[dict[str, Any]] = []
+    while True:
+        frame = await receive(communicator)
+        if frame["type"] == "events":
+            events.extend(frame["events"])
+            continue
+        if frame["type"] == "ack" and not events:
+            events = (await receive(communicator))["events"]
+        return frame, events
+
+
 cell = change
 """cell(row, col, value, base_seq=None): one change of an edit, by position."""
 

@@ -114,9 +114,14 @@ def test_cells_now_lists_non_empty_cells_with_last_seq(client, sheet, alice):
     assert body == {
         "head": 5,
         "at": 5,
+        "row_count": 10,
+        "col_count": 5,
+        "row_from": 0,
+        "row_ids": [f"r{i}" for i in range(10)],
+        "col_ids": [f"c{i}" for i in range(5)],
         "cells": [
-            {"row": 0, "col": 0, "value": "a1 again", "last_seq": 4},
-            {"row": 1, "col": 0, "value": "a2", "last_seq": 3},
+            {"row_id": "r0", "col_id": "c0", "row": 0, "col": 0, "value": "a1 again", "last_seq": 4},
+            {"row_id": "r1", "col_id": "c0", "row": 1, "col": 0, "value": "a2", "last_seq": 3},
         ],
     }
 
@@ -127,9 +132,14 @@ def test_cells_at_a_seq_show_the_sheet_right_after_that_event(client, sheet, ali
     assert body == {
         "head": 5,
         "at": 2,
+        "row_count": 10,
+        "col_count": 5,
+        "row_from": 0,
+        "row_ids": [f"r{i}" for i in range(10)],
+        "col_ids": [f"c{i}" for i in range(5)],
         "cells": [
-            {"row": 0, "col": 0, "value": "a1", "last_seq": 1},
-            {"row": 0, "col": 1, "value": "b1", "last_seq": 2},
+            {"row_id": "r0", "col_id": "c0", "row": 0, "col": 0, "value": "a1", "last_seq": 1},
+            {"row_id": "r0", "col_id": "c1", "row": 0, "col": 1, "value": "b1", "last_seq": 2},
         ],
     }
     assert client.get(cells_url(sheet, at=0)).json()["cells"] == []

@@ -12,7 +12,7 @@ def test_create_sheet_with_owner(make_user):
     owner = make_user()
     call_command("create_sheet", "budget-2026", "--rows", "100", "--cols", "8", "--owner", owner.username)
     sheet = Sheet.objects.get(name="budget-2026")
-    assert (sheet.rows, sheet.cols, sheet.head) == (100, 8, 0)
+    assert (sheet.stream.rows, sheet.stream.cols, sheet.head) == (100, 8, 0)
     assert Membership.objects.get(sheet=sheet).role == "owner"
 
 
@@ -36,7 +36,7 @@ def test_create_sheet_refuses_a_duplicate_name():
     call_command("create_sheet", "twice", "--rows", "3", "--cols", "3")
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_sheet", "twice", "--rows", "5", "--cols", "5")
-    assert Sheet.objects.get(name="twice").rows == 3
+    assert Sheet.objects.get(name="twice").stream.rows == 3
 
 
 def test_grant_sets_and_replaces_a_role(make_user, make_sheet):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.sheets.conftest import edit_async, ledger_of, receive, send_edit, subscribe
+from tests.sheets.conftest import answer, edit_async, ledger_of, receive, send_edit, subscribe
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,17 +17,6 @@ def by_id(row_id: str, col_id: str, value: str, base_seq: int | None = None) -> 
     if base_seq is not None:
         change["base_seq"] = base_seq
     return change
-
-
-async def answer(communicator) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ack or error of one edit, with the events that came before it."""
-    events: list[dict[str, Any]] = []
-    while True:
-        frame = await receive(communicator)
-        if frame["type"] == "events":
-            events.extend(frame["events"])
-        else:
-            return frame, events
 
 
 @pytest_asyncio.fixture
@@ -43,8 +32,6 @@ async def test_an_edit_by_id_lands_on_the_cell_of_that_row_and_column(editing):
     communicator, sheet, _ = editing
     cid = await send_edit(communicator, by_id("r3", "c1", "12"), by_id("r19", "c4", "last"))
     frame, events = await answer(communicator)
-    if not events:
-        events = (await receive(communicator))["events"]
     assert frame == {"type": "ack", "client_event_id": cid, "seqs": [1, 2]}
     assert [(e["row_id"], e["col_id"], e["row"], e["col"], e["new_value"]) for e in events] == [
         ("r3", "c1", 3, 1, "12"), ("r19", "c4", 19, 4, "last"),

@@ -111,14 +111,13 @@ async def test_client_more_than_the_threshold_behind_gets_a_snapshot_instead_of_
     assert [frame["type"] for frame in frames] == ["snapshot", "caught_up"]
     snapshot = frames[0]
     assert snapshot["head"] == 8
-    # Non-empty cells only: the cleared row 1 is absent.
-    assert sorted(snapshot["cells"], key=lambda c: c["row"]) == [
-        {"row": 0, "col": 0, "value": "v1 again", "last_seq": 7},
-        {"row": 2, "col": 0, "value": "v3", "last_seq": 3},
-        {"row": 3, "col": 0, "value": "v4", "last_seq": 4},
-        {"row": 4, "col": 0, "value": "v5", "last_seq": 5},
-        {"row": 5, "col": 0, "value": "v6", "last_seq": 6},
+    # Non-empty cells only, row-major: the cleared row 1 is absent.
+    assert snapshot["cells"] == [
+        {"row_id": f"r{row}", "col_id": "c0", "row": row, "col": 0, "value": value, "last_seq": seq}
+        for row, value, seq in [(0, "v1 again", 7), (2, "v3", 3), (3, "v4", 4), (4, "v5", 5), (5, "v6", 6)]
     ]
+    assert snapshot["row_ids"] == [f"r{i}" for i in range(20)]
+    assert snapshot["col_ids"] == [f"c{i}" for i in range(5)]
     assert frames[1] == {"type": "caught_up", "head": 8}
 
 

@@ -25,4 +25,4 @@ class Command(BaseCommand):
             )
         except SheetError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"created sheet {sheet.name} ({sheet.rows} rows x {sheet.cols} cols)")
+        self.stdout.write(f"created sheet {sheet.name} ({sheet.stream.rows} rows x {sheet.stream.cols} cols)")
