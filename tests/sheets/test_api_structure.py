@@ -156,3 +156,17 @@ def test_the_csv_export_carries_every_type(client, alice, sheet):
         "CellChanged", "RowsInserted", "CellChanged", "CellChanged", "RowsDeleted", "ColumnsInserted",
     ]
     assert (rows[1]["row_ids"], rows[1]["after"], rows[4]["rows"]) == ('["n1", "n2"]', "r0", "[0]")
+
+
+def test_the_diff_matches_cells_by_id_and_places_them_as_of_its_end(client, alice, sheet):
+    body = get(client, alice, f"/api/sheets/{sheet.name}/diff/", **{"from": 1, "to": 6}).json()
+    # r2's cell moved from row 2 to row 3 (two rows in, one out above it) and changed.
+    assert [(c["cell"], c["from_value"], c["to_value"]) for c in body["cells"]] == [
+        ("B1", "", "in n1"), ("C4", "in r2", "r2 again"),
+    ]
+
+
+def test_a_cell_of_a_deleted_row_is_in_the_diff_where_it_stood(client, alice, sheet):
+    restructure(sheet, alice, ROWS_DELETED, ["r2"])  # 7
+    body = get(client, alice, f"/api/sheets/{sheet.name}/diff/", **{"from": 6, "to": 7}).json()
+    assert [(c["cell"], c["from_value"], c["to_value"]) for c in body["cells"]] == [("C4", "r2 again", "")]
