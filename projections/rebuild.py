@@ -214,7 +214,7 @@ def _check_locked(stream_id: int) -> tuple[int, list[CellDifference], list[Order
         # cannot show up as a difference; nothing is written.
         stream = lock_stream(stream_id=stream_id)
         layout, _ = folded_order(stream, upto=stream.head)
-        stored_layout = order_now(stream=stream)
+        stored_layout = order_now(stream=stream, cached=False)
         order = [
             OrderDifference(axis=noun, stored=_spelled(stored), expected=_spelled(expected))
             for noun, stored, expected in (

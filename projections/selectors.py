@@ -39,29 +39,35 @@ _AXES: dict[tuple[int, str, int, int, str], Axis] = {}
 _AXES_KEPT = 256
 
 
-def order_now(*, stream: Stream) -> Layout:
-    """Return the stream's order as stored (the one it was created with when no structure event has been folded)."""
+def order_now(*, stream: Stream, cached: bool = True) -> Layout:
+    """Return the stream's order as stored (the one it was created with when no structure event has been folded).
+
+    ``cached=False`` decodes the stored rows whatever this process holds:
+    what rebuild_projections --check compares, since a row changed behind
+    the application's back keeps its pk, seq and hash.
+    """
     found = {
         axis: (pk, seq, hash_)
         for axis, pk, seq, hash_ in Order.objects.filter(stream_id=stream.pk).values_list("axis", "pk", "seq", "hash")
     }
     return Layout(
-        rows=_axis(stream, ROW_PREFIX, found.get(ROW_PREFIX), stream.rows),
-        cols=_axis(stream, COL_PREFIX, found.get(COL_PREFIX), stream.cols),
+        rows=_axis(stream, ROW_PREFIX, found.get(ROW_PREFIX), stream.rows, cached=cached),
+        cols=_axis(stream, COL_PREFIX, found.get(COL_PREFIX), stream.cols, cached=cached),
     )
 
 
-def _axis(stream: Stream, prefix: str, stored: tuple[int, int, str] | None, created: int) -> Axis:
+def _axis(stream: Stream, prefix: str, stored: tuple[int, int, str] | None, created: int, *, cached: bool) -> Axis:
     if stored is None:
         return Axis.created(prefix, created)
     key = (stream.pk, prefix, *stored)
-    axis = _AXES.get(key)
+    axis = _AXES.get(key) if cached else None
     if axis is None:
         runs = Order.objects.values_list("runs", flat=True).get(pk=stored[0])
         axis = Axis.decode(prefix, runs)
-        if len(_AXES) >= _AXES_KEPT:
-            _AXES.pop(next(iter(_AXES)), None)
-        _AXES[key] = axis
+        if cached:
+            if len(_AXES) >= _AXES_KEPT:
+                _AXES.pop(next(iter(_AXES)), None)
+            _AXES[key] = axis
     return axis
 
 

@@ -8,15 +8,16 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from ledger.hashing import COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
 from projections.fold import Cells, fold, non_empty
-from projections.models import Cell, ProjectionSnapshot
+from projections.models import Cell, Order, ProjectionSnapshot
 from projections.rebuild import rebuild_sheet
-from projections.selectors import cells_at, positional
+from projections.selectors import cells_at, order_now, positional
 from projections.services import sheet_at_filling_cache
 from sheets.models import Sheet
 from tests.cells import stored_by_position
-from tests.conftest import edit
+from tests.conftest import edit, restructure
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,53 @@ def test_the_fold_reports_its_progress_up_to_the_head(sheet):
     rebuild_sheet(stream_id=sheet.stream_id, snapshots=True, on_progress=seen.append)
     assert seen[-1] == 7
     assert seen == sorted(seen)
+
+
+@pytest.fixture
+def restructured(make_sheet, alice) -> Sheet:
+    sheet = make_sheet(rows=4, cols=3, editors=[alice])
+    edit(sheet, alice, (1, 1, "in r1"), (3, 0, "in r3"))
+    restructure(sheet, alice, ROWS_INSERTED, ["n1"], after="r0")
+    restructure(sheet, alice, ROWS_DELETED, ["r3"])
+    restructure(sheet, alice, COLUMNS_INSERTED, ["k"], after="c2")
+    sheet.refresh_from_db()
+    return sheet
+
+
+def order_of(sheet: Sheet) -> dict[str, list[object]]:
+    return dict(Order.objects.filter(stream_id=sheet.stream_id).values_list("axis", "runs"))
+
+
+def test_check_reports_a_forged_order_of_rows_and_rebuild_restores_it(restructured):
+    before = order_of(restructured)
+    assert before["r"] == [{"from": 0, "to": 1}, {"ids": ["n1"]}, {"from": 1, "to": 3}, {"from": 3, "to": 4, "deleted": True}]
+    # Swap two rows behind the ledger's back: every cell is still right, only the order lies.
+    Order.objects.filter(stream_id=restructured.stream_id, axis="r").update(
+        runs=[{"ids": ["n1"]}, {"from": 0, "to": 3}, {"from": 3, "to": 4, "deleted": True}]
+    )
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=rf"{restructured.name} \(0 cell\(s\), 0 snapshot\(s\), the order of rows\)"):
+        call_command("rebuild_projections", restructured.name, "--check", stdout=out)
+    assert "the order of rows differs from position 0" in out.getvalue()
+    assert "table has ['n1', 'r0', 'r1', 'r2', '~r3'], ledger says ['r0', 'n1', 'r1', 'r2', '~r3']" in out.getvalue()
+    output = run(restructured.name)
+    assert f"{restructured.name}: 1 cell, 4 rows x 4 columns as of seq 5" in output
+    assert order_of(restructured) == before
+    assert "cells, order and snapshots match the ledger" in run(restructured.name, "--check")
+
+
+def test_check_reports_a_deleted_rows_cell_left_in_the_table(restructured):
+    Cell.objects.create(stream=restructured.stream, row_id="r3", col_id="c0", value="in r3", last_seq=2)
+    with pytest.raises(CommandError, match=r"\(1 cell\(s\)"):
+        run(restructured.name, "--check")
+    run(restructured.name)
+    assert not Cell.objects.filter(stream=restructured.stream, row_id="r3").exists()
+
+
+def test_a_rebuild_of_an_order_lost_altogether_stores_it_again(restructured):
+    Order.objects.filter(stream_id=restructured.stream_id).delete()
+    with pytest.raises(CommandError, match="the order of rows and columns"):
+        run(restructured.name, "--check")
+    run(restructured.name)
+    assert order_now(stream=restructured.stream).rows.ids() == ["r0", "n1", "r1", "r2"]
+    assert order_now(stream=restructured.stream).cols.ids() == ["c0", "c1", "c2", "k"]

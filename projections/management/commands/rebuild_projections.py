@@ -64,7 +64,8 @@ class Command(BaseCommand):
             else:
                 taken = f"{report.dropped} snapshots dropped (time travel takes them again)"
             self.stdout.write(
-                f"{name}: {report.cells:,} cells, {report.rows:,} rows x {report.cols:,} columns as of seq {report.head},"
+                f"{name}: {report.cells:,} cell{'' if report.cells == 1 else 's'}, {report.rows:,} rows"
+                f" x {report.cols:,} columns as of seq {report.head},"
                 f" {taken}"
             )
         self.stdout.write(self.style.SUCCESS(f"rebuilt {len(sheets)} sheet(s)"))
