@@ -20,6 +20,7 @@ BENCHES = {
     "catchup": "bench.catchup",
     "connections": "bench.connections",
     "rebuild": "bench.rebuild",
+    "structure": "bench.structure",
 }
 
 

@@ -8,20 +8,45 @@ separate sheets they only share the database and the daphne process.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bench.common import Ws, answer_to, make_sheet, make_users, open_ws, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
 from bench.raw import commits_per_second
+from proj.testing import Frame, edit_frame
 from proj.testing.servers import DaphneServer
 
 CONFIGS = [(1, 1), (4, 1), (16, 1), (4, 4), (16, 16)]  # (writers, sheets)
 WARMUP_S = 0.5
 
 
-async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
-                baseline: bool) -> float:
-    """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
+Message = Callable[[int, int], Frame]
+"""What writer ``index`` sends as its ``n``-th message (n from 1): an operation frame."""
+
+
+def cell_edit(index: int, n: int) -> Frame:
+    """The append workload: one single-cell edit, by position, in the first 1,000 rows."""
+    return edit_frame([(n % 1000, index % 26, f"w{index}-{n}")])
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Acknowledged operations per second over a window: all messages, the events they made, and the cell edits."""
+
+    messages: float
+    events: float
+    edits: float
+
+
+async def closed_loop(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
+                      baseline: bool, message: Message = cell_edit) -> Rates:
+    """Run ``writers`` closed loops (send ``message``, wait for its answer) for ``seconds`` after a warm-up.
+
+    The baseline relays instead of acking: its answer is one's own relayed
+    message, counted as one event.
+    """
     sockets = []
     for i in range(writers):
         ws = await open_ws(server, sheets[i % len(sheets)], sessionid)
@@ -30,21 +55,33 @@ async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writ
     loop = asyncio.get_running_loop()
     window_start = loop.time() + WARMUP_S
     window_end = window_start + seconds
-    counted = [0] * writers
+    counted = [[0, 0, 0] for _ in range(writers)]  # messages, events, edits
 
     async def write(index: int, ws: Ws) -> None:
         n = 0
         while loop.time() < window_end:
             n += 1
-            cid = await ws.send_edit([(n % 1000, index % 26, f"w{index}-{n}")])
-            await ws.receive_until(answer_to(cid, baseline=baseline), what=f"the answer to {cid}")
+            frame = message(index, n)
+            cid = await ws.send_operation_frame(frame)
+            answer = (await ws.receive_until(answer_to(cid, baseline=baseline), what=f"the answer to {cid}"))[-1]
             if window_start <= loop.time() < window_end:
-                counted[index] += 1
+                mine = counted[index]
+                mine[0] += 1
+                mine[1] += 1 if baseline else len(answer["seqs"])
+                mine[2] += frame["type"] == "edit"
 
     await asyncio.gather(*(write(i, ws) for i, ws in enumerate(sockets)))
     for ws in sockets:
         await ws.close()
-    return sum(counted) / seconds
+    messages, events, edits = (sum(c[k] for c in counted) / seconds for k in range(3))
+    return Rates(messages=messages, events=events, edits=edits)
+
+
+async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
+                baseline: bool) -> float:
+    """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
+    rates = await closed_loop(server, sheets, sessionid, writers=writers, seconds=seconds, baseline=baseline)
+    return rates.messages
 
 
 def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:

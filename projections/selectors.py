@@ -59,16 +59,20 @@ def order_now(*, stream: Stream, cached: bool = True) -> Layout:
 def _axis(stream: Stream, prefix: str, stored: tuple[int, int, str] | None, created: int, *, cached: bool) -> Axis:
     if stored is None:
         return Axis.created(prefix, created)
-    key = (stream.pk, prefix, *stored)
-    axis = _AXES.get(key) if cached else None
+    axis = _AXES.get((stream.pk, prefix, *stored)) if cached else None
     if axis is None:
         runs = Order.objects.values_list("runs", flat=True).get(pk=stored[0])
         axis = Axis.decode(prefix, runs)
         if cached:
-            if len(_AXES) >= _AXES_KEPT:
-                _AXES.pop(next(iter(_AXES)), None)
-            _AXES[key] = axis
+            remember_order(stream_id=stream.pk, prefix=prefix, key=stored, axis=axis)
     return axis
+
+
+def remember_order(*, stream_id: int, prefix: str, key: tuple[int, int, str], axis: Axis) -> None:
+    """Keep a decoded order under its Order row's (pk, seq, hash) (a write that rolls back leaves a key never read)."""
+    if len(_AXES) >= _AXES_KEPT:
+        _AXES.pop(next(iter(_AXES)), None)
+    _AXES[(stream_id, prefix, *key)] = axis
 
 
 def sizes(*, streams: Iterable[Stream]) -> dict[int, tuple[int, int]]:

@@ -18,6 +18,8 @@ EXPECTED_KEYS = {
     "catchup": {"events_per_s", "raw_events_per_s", "ratio", "snapshot_ms"},
     "connections": {"kib_per_connection", "fanout_all_ms"},
     "rebuild": {"rebuild_s", "raw_s", "ratio"},
+    "structure": {"create_s", "create_events", "insert_ms", "delete_ms", "ws_insert_ms", "ws_delete_ms",
+                  "mix_events_ratio", "mix_edits_ratio", "edit_fresh_ms", "edit_restructured_ms", "edit_ratio"},
 }
 
 
