@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # django-ninja: the API (sheets.web.api); listed so that its docs page uses its own static files, not a CDN.
+    "ninja",
     "sheets",
     "ledger",
     "projections",

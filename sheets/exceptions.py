@@ -76,3 +76,15 @@ class Conflict(EditRejected):
     """A change's base_seq is older than the cell's last change; ``details['cells']`` holds their state."""
 
     code = "conflict"
+
+
+class InvalidToken(Exception):
+    """An API token that is malformed, unknown, revoked or of an inactive user; answered with 401."""
+
+
+class LastOwner(SheetError):
+    """The change would leave a sheet without an owner; answered with 409."""
+
+
+class NameTaken(SheetError):
+    """A sheet of that name exists already; answered with 409."""

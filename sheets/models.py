@@ -54,3 +54,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} on {self.sheet}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: only the SHA-256 of its secret is kept (sheets.tokens makes and checks them)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # Hex SHA-256 of the whole token: a leaked table gives no usable token.
+    digest = models.CharField(max_length=64, unique=True)
+    # The token's first characters, shown on the account page to tell tokens apart.
+    hint = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…) of {self.user}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F
 
-from sheets.exceptions import SheetNotFound
-from sheets.models import EDIT_ROLES, Membership, Role, Sheet
+from sheets.exceptions import SheetNotFound, UserNotFound
+from sheets.models import EDIT_ROLES, ApiToken, Membership, Role, Sheet
+
+
+def get_user(*, username: str) -> Any:
+    """Return the user of that name; raise UserNotFound."""
+    User = get_user_model()
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise UserNotFound(f"no user named {username!r}") from None
 
 
 def get_sheet(*, name: str) -> Sheet:
@@ -54,3 +64,8 @@ def sheets_for(*, user: AbstractBaseUser) -> list[tuple[Sheet, Role]]:
         return [(sheet, Role.OWNER) for sheet in sheets]
     members = sheets.filter(memberships__user_id=user.pk).annotate(role=F("memberships__role"))
     return [(sheet, Role(sheet.role)) for sheet in members]
+
+
+def tokens_for(*, user: AbstractBaseUser) -> list[ApiToken]:
+    """Return the user's API tokens, newest first, revoked ones included."""
+    return list(ApiToken.objects.filter(user_id=user.pk))

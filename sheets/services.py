@@ -6,22 +6,14 @@ from collections.abc import Iterable
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ledger.services import create_stream
 from sheets.broadcast.announce import notify_sheet_from_sync
-from sheets.exceptions import SheetError, UserNotFound
+from sheets.exceptions import SheetError
 from sheets.models import Membership, Role, Sheet
-
-
-def _get_user(username: str):  # type: ignore[no-untyped-def]
-    User = get_user_model()
-    try:
-        return User.objects.get(username=username)
-    except User.DoesNotExist:
-        raise UserNotFound(f"no user named {username!r}") from None
+from sheets.selectors import get_user
 
 
 @transaction.atomic
@@ -31,7 +23,7 @@ def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_user
     Its rows and columns get implicit ids (r0, r1, … and c0, c1, …) and no
     event: a million-row sheet costs its stream two numbers.
     """
-    owner = _get_user(owner_username) if owner_username else None
+    owner = get_user(username=owner_username) if owner_username else None
     if Sheet.objects.filter(name=name).exists():
         raise SheetError(f"a sheet named {name!r} already exists")
     problems = [
@@ -58,7 +50,7 @@ def grant(*, sheet: Sheet, username: str, role: str) -> Membership:
     """Give a user a role on a sheet, replacing any role they had."""
     if role not in Role.values:
         raise SheetError(f"role must be one of {', '.join(Role.values)}, not {role!r}")
-    user = _get_user(username)
+    user = get_user(username=username)
     membership, _ = Membership.objects.update_or_create(sheet=sheet, user=user, defaults={"role": role})
     transaction.on_commit(partial(announce_access_change, sheet_id=sheet.pk))
     return membership
@@ -67,7 +59,7 @@ def grant(*, sheet: Sheet, username: str, role: str) -> Membership:
 @transaction.atomic
 def revoke(*, sheet: Sheet, username: str) -> bool:
     """Take away a user's role on a sheet; their open sockets on it close. Return whether they had one."""
-    deleted, _ = Membership.objects.filter(sheet=sheet, user=_get_user(username)).delete()
+    deleted, _ = Membership.objects.filter(sheet=sheet, user=get_user(username=username)).delete()
     if deleted:
         transaction.on_commit(partial(announce_access_change, sheet_id=sheet.pk))
     return bool(deleted)

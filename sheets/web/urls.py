@@ -1,13 +1,15 @@
-from django.urls import path
+from django.urls import include, path
 
-from sheets.web import api, diff_api, history, views
+from sheets.web import account, history, views
+from sheets.web.api import urlpatterns as api_urlpatterns
 
 urlpatterns = [
     path("", views.sheet_list, name="sheet-list"),
+    path("account/", account.account, name="account"),
+    path("account/tokens/", account.create_token, name="account-create-token"),
+    path("account/tokens/<int:token_id>/revoke/", account.revoke_token, name="account-revoke-token"),
     path("sheets/<str:name>/", views.grid, name="sheet-grid"),
     path("sheets/<str:name>/history/", history.history, name="sheet-history"),
     path("sheets/<str:name>/diff/", history.diff_page, name="sheet-diff"),
-    path("api/sheets/<str:name>/events/", api.events, name="api-events"),
-    path("api/sheets/<str:name>/cells/", api.cells, name="api-cells"),
-    path("api/sheets/<str:name>/diff/", diff_api.diff, name="api-diff"),
+    path("api/", include(api_urlpatterns())),
 ]
