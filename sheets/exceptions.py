@@ -88,3 +88,11 @@ class LastOwner(SheetError):
 
 class NameTaken(SheetError):
     """A sheet of that name exists already; answered with 409."""
+
+
+class NotOwner(SheetError):
+    """Only an owner of the sheet may do this; answered with 403."""
+
+
+class MemberNotFound(SheetError):
+    """The user has no role on the sheet; answered with 404."""

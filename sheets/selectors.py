@@ -69,3 +69,9 @@ def sheets_for(*, user: AbstractBaseUser) -> list[tuple[Sheet, Role]]:
 def tokens_for(*, user: AbstractBaseUser) -> list[ApiToken]:
     """Return the user's API tokens, newest first, revoked ones included."""
     return list(ApiToken.objects.filter(user_id=user.pk))
+
+
+def members_of(*, sheet: Sheet) -> list[tuple[str, Role]]:
+    """Return (username, role) of every member of the sheet, by username."""
+    rows = Membership.objects.filter(sheet=sheet).order_by("user__username").values_list("user__username", "role")
+    return [(username, Role(role)) for username, role in rows]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ledger.services import create_stream
 from sheets.broadcast.announce import notify_sheet_from_sync
-from sheets.exceptions import SheetError
+from sheets.exceptions import LastOwner, MemberNotFound, NameTaken, NotOwner, SheetError
 from sheets.models import Membership, Role, Sheet
-from sheets.selectors import get_user
+from sheets.selectors import get_user, role_for
 
 
 @transaction.atomic
@@ -25,7 +26,7 @@ def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_user
     """
     owner = get_user(username=owner_username) if owner_username else None
     if Sheet.objects.filter(name=name).exists():
-        raise SheetError(f"a sheet named {name!r} already exists")
+        raise NameTaken(f"a sheet named {name!r} already exists")
     problems = [
         f"{noun}: must be from 1 to {limit:,}, got {count}"
         for noun, count, limit in (("rows", rows, settings.SHEETS_MAX_ROWS), ("cols", cols, settings.SHEETS_MAX_COLS))
@@ -39,7 +40,12 @@ def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_user
     if problems:
         raise SheetError("; ".join(problems))
     sheet.stream = create_stream(name=name, rows=rows, cols=cols)
-    sheet.save()
+    try:
+        # A savepoint: the unique name refuses the loser of two concurrent creations.
+        with transaction.atomic():
+            sheet.save()
+    except IntegrityError:
+        raise NameTaken(f"a sheet named {name!r} already exists") from None
     if owner is not None:
         Membership.objects.create(sheet=sheet, user=owner, role=Role.OWNER)
     return sheet
@@ -63,6 +69,39 @@ def revoke(*, sheet: Sheet, username: str) -> bool:
     if deleted:
         transaction.on_commit(partial(announce_access_change, sheet_id=sheet.pk))
     return bool(deleted)
+
+
+def _guard_members(*, sheet: Sheet, actor: Any, username: str, new_role: str | None) -> None:
+    """Lock the sheet's memberships; refuse an actor who is not an owner, and a change that leaves no owner."""
+    # Locking the sheet's row serialises the membership changes of one sheet:
+    # two owners demoting each other at once must not leave it with none.
+    Sheet.objects.select_for_update().filter(pk=sheet.pk).first()
+    if role_for(user=actor, sheet_id=sheet.pk) != Role.OWNER:
+        raise NotOwner(f"only an owner of sheet {sheet.name!r} may change its members")
+    if new_role == Role.OWNER:
+        return
+    owners = set(Membership.objects.filter(sheet=sheet, role=Role.OWNER).values_list("user__username", flat=True))
+    if owners == {username}:
+        raise LastOwner(f"{username} is the last owner of sheet {sheet.name!r}: make someone else an owner first")
+
+
+@transaction.atomic
+def set_role(*, sheet: Sheet, actor: Any, username: str, role: str) -> Membership:
+    """An owner gives ``username`` a role on the sheet (replacing theirs); a sheet always keeps an owner."""
+    if role not in Role.values:
+        raise SheetError(f"role must be one of {', '.join(Role.values)}, not {str(role)[:40]!r}")
+    get_user(username=username)
+    _guard_members(sheet=sheet, actor=actor, username=username, new_role=role)
+    return grant(sheet=sheet, username=username, role=role)
+
+
+@transaction.atomic
+def remove_member(*, sheet: Sheet, actor: Any, username: str) -> None:
+    """An owner takes ``username``'s role away (their sockets on the sheet close); a sheet always keeps an owner."""
+    get_user(username=username)
+    _guard_members(sheet=sheet, actor=actor, username=username, new_role=None)
+    if not revoke(sheet=sheet, username=username):
+        raise MemberNotFound(f"{username} has no role on sheet {sheet.name!r}")
 
 
 def revoke_memberships(memberships: Iterable[Membership]) -> None:

@@ -29,22 +29,14 @@ from sheets.broadcast.frames import events_frame, snapshot_frame
 from sheets.exceptions import EditRejected, SheetNotFound
 from sheets.live.connections import IdleTimer, UserSlots
 from sheets.live.layer import LAYER_DOWN, receive_retrying
-from sheets.live.protocol import (
-    STRUCTURE_OPERATIONS,
-    ProtocolError,
-    decode_frame,
-    edit_id_of,
-    parse_edit,
-    parse_ping,
-    parse_structure,
-    parse_subscribe,
-)
-from sheets.live.ratelimit import TokenBucket
+from sheets.live.protocol import decode_frame, parse_ping, parse_subscribe
 from sheets.live.subscription import Ledger, SinceAhead, Subscription
 from sheets.models import SHEET_NAME_PATTERN
+from sheets.ratelimit import TokenBucket
 from sheets.selectors import get_sheet, role_for
 from sheets.writes import group_commit
-from sheets.writes.edits import EditRequest, Request, StructureRequest
+from sheets.writes.edits import Request
+from sheets.writes.operations import OPERATIONS, ProtocolError, edit_id_of, parse_operation
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +193,8 @@ class SheetConsumer(AsyncWebsocketConsumer):
             kind = message["type"]
             if kind == "subscribe":
                 await self.on_subscribe(message)
-            elif kind == "edit":
-                await self.on_edit(message)
-            elif kind in STRUCTURE_OPERATIONS:
-                await self.on_structure(message)
+            elif kind in OPERATIONS:
+                await self.on_operation(message)
             elif kind == "ping":
                 await self.on_ping(message)
             else:
@@ -255,18 +245,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("not_subscribed", f"subscribe before {action}", edit_id_of(message))
         return self.subscription
 
-    async def on_edit(self, message: dict[str, Any]) -> None:
-        self._live("editing", message)
-        edit = parse_edit(message)
-        await self._append(message, EditRequest(user=self.user, client_event_id=edit.client_event_id, changes=edit.changes))
-
-    async def on_structure(self, message: dict[str, Any]) -> None:
-        self._live("changing the rows or columns", message)
-        op = parse_structure(message)
-        request = StructureRequest(
-            user=self.user, client_event_id=op.client_event_id, type=op.type, ids=op.ids, after=op.after
-        )
-        await self._append(message, request)
+    async def on_operation(self, message: dict[str, Any]) -> None:
+        self._live("editing" if message["type"] == "edit" else "changing the rows or columns", message)
+        await self._append(message, parse_operation(message, user=self.user))
 
     async def _append(self, message: dict[str, Any], request: Request) -> None:
         """Append one operation through the sheet's group commit and acknowledge it.
@@ -313,4 +294,4 @@ class SheetConsumer(AsyncWebsocketConsumer):
 
 
 def _is_operation(message: dict[str, Any]) -> bool:
-    return message.get("type") == "edit" or message.get("type") in STRUCTURE_OPERATIONS
+    return message.get("type") in OPERATIONS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheets.live.ratelimit import TokenBucket
+from sheets.ratelimit import TokenBucket
 from tests.sheets.conftest import cell, ledger_of, ping, receive, send_edit, subscribe, wait_for
 
 

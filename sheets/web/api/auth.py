@@ -62,5 +62,5 @@ def credential_key(request: HttpRequest) -> str:
     """What the API's rate limit counts by: the token, else the session."""
     token = getattr(request, "api_token", None)
     if token is not None:
-        return f"token:{token.pk}"
+        return f"token:{token.digest}"
     return f"session:{request.session.session_key}"

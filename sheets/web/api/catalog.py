@@ -1,0 +1,76 @@
+"""The sheets a user has, a new sheet, and a sheet's members (docs/protocol.md, section 10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from projections.selectors import sizes
+from sheets.models import Role, Sheet
+from sheets.selectors import members_of, sheets_for
+from sheets.services import create_sheet, remove_member, set_role
+from sheets.web.access import sheet_access
+from sheets.web.api.schemas import Error, Member, MemberList, NewSheet, RoleIn, SheetList, SheetOut
+
+router = Router(tags=["sheets and members"])
+
+
+def _listed(entries: list[tuple[Sheet, Role]]) -> list[dict[str, Any]]:
+    shapes = sizes(streams=[sheet.stream for sheet, _ in entries])
+    return [
+        {"name": sheet.name, "title": sheet.title, "row_count": shapes[sheet.stream_id][0],
+         "col_count": shapes[sheet.stream_id][1], "head": sheet.head, "role": str(role)}
+        for sheet, role in entries
+    ]
+
+
+@router.get("/sheets/", url_name="api-sheets", response={200: SheetList, 401: Error}, summary="The sheets you have a role on")
+def sheet_list(request: HttpRequest) -> dict[str, Any]:
+    return {"sheets": _listed(sheets_for(user=request.user))}
+
+
+@router.post(
+    "/sheets/", response={201: SheetOut, 400: Error, 401: Error, 409: Error}, summary="Create an empty sheet that you own"
+)
+def new_sheet(request: HttpRequest, body: NewSheet) -> Status[dict[str, Any]]:
+    """Any logged-in user may create a sheet; a taken name is a 409. (Creating one from a CSV or XLSX file is coming.)"""
+    sheet = create_sheet(
+        name=body.name, title=body.title, rows=body.rows, cols=body.cols, owner_username=request.user.get_username()
+    )
+    (listed,) = _listed([(sheet, Role.OWNER)])
+    return Status(201, listed)
+
+
+@router.get(
+    "/sheets/{name}/members/", url_name="api-members", response={200: MemberList, 401: Error, 403: Error, 404: Error},
+    summary="Who has which role on the sheet",
+)
+def members(request: HttpRequest, name: str) -> dict[str, Any]:
+    sheet = sheet_access(request, name).sheet
+    return {"members": [{"username": username, "role": str(role)} for username, role in members_of(sheet=sheet)]}
+
+
+_MEMBER_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error}
+
+
+@router.put(
+    "/sheets/{name}/members/{username}/", url_name="api-member", response={200: Member, **_MEMBER_ERRORS},
+    summary="Give a user a role on the sheet (owners only)",
+)
+def put_member(request: HttpRequest, name: str, username: str, body: RoleIn) -> dict[str, Any]:
+    """Replaces any role the user had; a sheet always keeps an owner (409)."""
+    sheet = sheet_access(request, name).sheet
+    membership = set_role(sheet=sheet, actor=request.user, username=username, role=body.role)
+    return {"username": username, "role": str(membership.role)}
+
+
+@router.delete(
+    "/sheets/{name}/members/{username}/", response={204: None, **_MEMBER_ERRORS},
+    summary="Take a user's role away (owners only); their open sockets on the sheet close with 4403",
+)
+def delete_member(request: HttpRequest, name: str, username: str) -> Status[None]:
+    sheet = sheet_access(request, name).sheet
+    remove_member(sheet=sheet, actor=request.user, username=username)
+    return Status(204, None)
