@@ -28,13 +28,14 @@ from django.db import connection, transaction
 from ledger.hashing import CELL_CHANGED, COL_PREFIX, ROW_PREFIX
 from ledger.models import Event, Stream
 from ledger.services import lock_stream
+from projections.as_of import order_at
 from projections.axis import Axis
 from projections.fold import CellState
 from projections.models import Cell, Order, ProjectionSnapshot
-from projections.selectors import Layout, cell_states, fold_events, ledger_events, order_now
+from projections.selectors import Layout, cell_states, ledger_events, order_now
 from projections.services import drop_cells, store_order
 from projections.snapshots import decode, fold_with_checkpoints, record_snapshots, same_state, snapshot_interval
-from projections.structure import IdCoord, Shaped, fold
+from projections.structure import IdCoord, Shaped
 
 Progress = Callable[[int], None]
 
@@ -66,14 +67,6 @@ def _latest_per_cell_sql() -> str:
 
 def _params(stream_id: int) -> list[int]:
     return [stream_id] if connection.vendor == "postgresql" else [stream_id, stream_id]
-
-
-def folded_order(stream: Stream, *, upto: int) -> tuple[Layout, int]:
-    """Return the order the stream's structure events up to ``upto`` fold into, and the seq of the last of them."""
-    structure = Event.objects.filter(stream_id=stream.pk, seq__lte=upto).exclude(type=CELL_CHANGED)
-    events = list(fold_events(structure))
-    state = fold(events, Shaped.created(rows=stream.rows, cols=stream.cols))
-    return Layout(rows=state.rows, cols=state.cols), events[-1]["seq"] if events else 0
 
 
 def _expected_cells(stream_id: int, layout: Layout) -> dict[IdCoord, CellState]:
@@ -146,7 +139,7 @@ def _rebuild_locked(stream_id: int) -> tuple[int, int, Layout]:
     # for the deletes and the inserts, so no event can commit between them and
     # be missing from the result (every append takes the same lock first).
     stream = lock_stream(stream_id=stream_id)
-    layout, last = folded_order(stream, upto=stream.head)
+    layout, last = order_at(stream, seq=stream.head)
     # A new row each (a new pk), so no process keeps a decoded order of before.
     Order.objects.filter(stream_id=stream_id).delete()
     if last:
@@ -213,7 +206,7 @@ def _check_locked(stream_id: int) -> tuple[int, list[CellDifference], list[Order
         # Locked like a rebuild, so that an append committing mid-check
         # cannot show up as a difference; nothing is written.
         stream = lock_stream(stream_id=stream_id)
-        layout, _ = folded_order(stream, upto=stream.head)
+        layout, _ = order_at(stream, seq=stream.head)
         stored_layout = order_now(stream=stream, cached=False)
         order = [
             OrderDifference(axis=noun, stored=_spelled(stored), expected=_spelled(expected))

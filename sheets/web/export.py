@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 
 from ledger.audit import export_batch
@@ -18,6 +16,7 @@ from ledger.notation import a1
 from ledger.selectors import EventFilter
 from ledger.serialization import record_to_dict
 from sheets.models import Sheet
+from sheets.web.streaming import chunks
 
 # The API's event fields (ledger/serialization.py) plus the cell's name;
 # tests hold the two to the same values.
@@ -39,7 +38,7 @@ class Export:
     upto: int  # the head when the export started: later events are not part of it
 
     def header(self) -> str:
-        return _csv([COLUMNS])
+        return csv_text([COLUMNS])
 
     def chunk(self, after: int) -> tuple[str, int, int]:
         """Return the CSV text of the next batch after ``after``, its last seq and its size."""
@@ -56,24 +55,17 @@ class Export:
                 if name in data:
                     data[name] = json.dumps(data[name])
             rows.append(["" if data.get(column) is None else data[column] for column in COLUMNS])
-        return _csv(rows), (batch[-1][0].seq if batch else after), len(batch)
+        return csv_text(rows), (batch[-1][0].seq if batch else after), len(batch)
 
-    def lines(self) -> Iterator[str]:
-        yield self.header()
-        after, size = 0, BATCH
-        while size == BATCH:
-            text, after, size = self.chunk(after)
-            yield text
-
-    async def alines(self) -> AsyncIterator[str]:
-        yield self.header()
-        after, size = 0, BATCH
-        while size == BATCH:
-            text, after, size = await sync_to_async(self.chunk)(after)
-            yield text
+    def step(self, after: int) -> tuple[str, int | None]:
+        """One step of the download (sheets.web.streaming): the next batch (the header first), and where the one
+        after starts."""
+        text, last, size = self.chunk(after)
+        return (self.header() + text if after == 0 else text), (last if size == BATCH else None)
 
 
-def _csv(rows: Sequence[Sequence[object]]) -> str:
+def csv_text(rows: Sequence[Sequence[object]]) -> str:
+    """Rows as CSV text: RFC 4180 quoting, CRLF line ends, values as they are."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
@@ -82,11 +74,6 @@ def _csv(rows: Sequence[Sequence[object]]) -> str:
 def csv_response(request: HttpRequest, *, sheet: Sheet, filters: EventFilter) -> StreamingHttpResponse:
     """Stream the filtered events up to the current head as CSV."""
     export = Export(sheet=sheet, filters=filters, upto=sheet.head)
-    # Under ASGI (daphne) Django would read a synchronous iterator into a
-    # list before sending a byte, so a million-event export gets an
-    # asynchronous one there, fetching each batch in the sync thread. Each
-    # batch is its own keyset query, so no cursor has to outlive a thread hop.
-    content = export.alines() if isinstance(request, ASGIRequest) else export.lines()
-    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks(request, export.step, 0), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{sheet.name}-history.csv"'
     return response

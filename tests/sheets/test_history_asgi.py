@@ -12,7 +12,7 @@ from django.db import connections
 from django.test import AsyncClient
 
 from sheets.services import create_sheet, grant
-from sheets.web import export
+from sheets.web import export, sheet_files
 from tests.conftest import PASSWORD, edit, unique
 
 
@@ -38,7 +38,26 @@ async def test_csv_streams_a_batch_at_a_time_under_asgi(committed_db, monkeypatc
     chunks = [chunk async for chunk in response.streaming_content]
     rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode(), newline="")))
     assert [row["new_value"] for row in rows] == list("abcde")
-    assert len(chunks) == 4  # the header, then batches of 2, 2 and 1
+    assert len(chunks) == 3  # the header with the first batch of 2, then batches of 2 and 1
     # The export ran in the sync thread: close its connection, or the test
     # database cannot be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.asyncio
+async def test_a_sheet_export_streams_a_window_at_a_time_under_asgi(committed_db, monkeypatch):
+    monkeypatch.setattr(sheet_files, "WINDOW", 2)
+    user, sheet = await sheet_with_five_edits()
+    client = AsyncClient()
+    await client.aforce_login(user)
+    for file_format in ("csv", "xlsx"):
+        response = await client.get(f"/api/sheets/{sheet.name}/export/", {"format": file_format})
+        assert response.status_code == 200
+        assert response.streaming and response.is_async
+        chunks = [chunk async for chunk in response.streaming_content]
+        if file_format == "csv":
+            assert b"".join(chunks) == b"e,,,,\r\n" + b",,,,\r\n" * 4
+            assert len(chunks) == 3  # windows of 2, 2 and 1 rows
+        else:
+            assert b"".join(chunks)[:2] == b"PK"  # a zip, read back from disk a chunk at a time
     await sync_to_async(connections.close_all)()

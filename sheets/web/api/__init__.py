@@ -12,7 +12,7 @@ from typing import Any
 from django.urls import URLPattern, path, reverse
 from ninja import NinjaAPI, Swagger
 
-from sheets.web.api import catalog, errors, ops, reads
+from sheets.web.api import catalog, errors, exports, ops, reads
 from sheets.web.api.auth import SessionAuth, TokenAuth
 
 DESCRIPTION = (
@@ -49,6 +49,7 @@ errors.install(api)
 api.add_router("", catalog.router)
 api.add_router("", reads.router)
 api.add_router("", ops.router)
+api.add_router("", exports.router)
 
 
 def urlpatterns() -> list[URLPattern]:
