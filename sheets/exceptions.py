@@ -96,3 +96,11 @@ class NotOwner(SheetError):
 
 class MemberNotFound(SheetError):
     """The user has no role on the sheet; answered with 404."""
+
+
+class ImportRefused(SheetError):
+    """A file cannot become a sheet (unreadable, or not something a sheet holds); nothing was created. 400."""
+
+
+class ImportTooLarge(ImportRefused):
+    """The file, or the sheet it would make, is over a limit; nothing was created. 413."""

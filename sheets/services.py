@@ -18,6 +18,18 @@ from sheets.selectors import get_user, role_for
 
 
 @transaction.atomic
+def check_new_name(*, name: str, title: str = "") -> Sheet:
+    """Return an unsaved sheet of that name and title; raise NameTaken, or SheetError for a malformed one."""
+    if Sheet.objects.filter(name=name).exists():
+        raise NameTaken(f"a sheet named {name!r} already exists")
+    sheet = Sheet(name=name, title=title or name)
+    try:
+        sheet.full_clean(exclude=["stream"])
+    except ValidationError as exc:
+        raise SheetError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from None
+    return sheet
+
+
 def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_username: str | None = None) -> Sheet:
     """Create an empty sheet of ``rows`` x ``cols``, optionally with an owner.
 
@@ -25,18 +37,12 @@ def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_user
     event: a million-row sheet costs its stream two numbers.
     """
     owner = get_user(username=owner_username) if owner_username else None
-    if Sheet.objects.filter(name=name).exists():
-        raise NameTaken(f"a sheet named {name!r} already exists")
+    sheet = check_new_name(name=name, title=title)
     problems = [
         f"{noun}: must be from 1 to {limit:,}, got {count}"
         for noun, count, limit in (("rows", rows, settings.SHEETS_MAX_ROWS), ("cols", cols, settings.SHEETS_MAX_COLS))
         if not 1 <= count <= limit
     ]
-    sheet = Sheet(name=name, title=title or name)
-    try:
-        sheet.full_clean(exclude=["stream"])
-    except ValidationError as exc:
-        problems[:0] = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
     if problems:
         raise SheetError("; ".join(problems))
     sheet.stream = create_stream(name=name, rows=rows, cols=cols)

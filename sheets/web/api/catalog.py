@@ -6,11 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
+from ninja.errors import HttpError, ValidationError
+from pydantic import ValidationError as PydanticValidationError
 
 from projections.selectors import sizes
+from sheets.imports import import_sheet, read_upload
 from sheets.models import Role, Sheet
 from sheets.selectors import members_of, sheets_for
-from sheets.services import create_sheet, remove_member, set_role
+from sheets.services import check_new_name, create_sheet, remove_member, set_role
 from sheets.web.access import sheet_access
 from sheets.web.api.schemas import Error, Member, MemberList, NewSheet, RoleIn, SheetList, SheetOut
 
@@ -31,14 +34,50 @@ def sheet_list(request: HttpRequest) -> dict[str, Any]:
     return {"sheets": _listed(sheets_for(user=request.user))}
 
 
+_NEW_SHEET_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": NewSheet.model_json_schema()},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["name", "file"],
+                "properties": {
+                    "name": {"type": "string", "description": "letters, digits, _ and -, at most 64"},
+                    "title": {"type": "string", "description": "defaults to the name"},
+                    "file": {"type": "string", "format": "binary",
+                             "description": "a CSV (UTF-8, any common delimiter) or XLSX file, at most 50 MB"},
+                },
+            }
+        },
+    },
+}
+
+
 @router.post(
-    "/sheets/", response={201: SheetOut, 400: Error, 401: Error, 409: Error}, summary="Create an empty sheet that you own"
+    "/sheets/", response={201: SheetOut, 400: Error, 401: Error, 409: Error, 413: Error},
+    summary="Create a sheet that you own: empty (JSON), or from a CSV or XLSX file (multipart)",
+    openapi_extra={"requestBody": _NEW_SHEET_BODY},
 )
-def new_sheet(request: HttpRequest, body: NewSheet) -> Status[dict[str, Any]]:
-    """Any logged-in user may create a sheet; a taken name is a 409. (Creating one from a CSV or XLSX file is coming.)"""
-    sheet = create_sheet(
-        name=body.name, title=body.title, rows=body.rows, cols=body.cols, owner_username=request.user.get_username()
-    )
+def new_sheet(request: HttpRequest) -> Status[dict[str, Any]]:
+    """Any logged-in user may create a sheet; a taken name is a 409, a file that cannot be read a 400, too big a 413."""
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise HttpError(400, "a multipart request needs a file field: the CSV or XLSX to import")
+        name, title = request.POST.get("name", ""), request.POST.get("title", "")
+        # The name first: a taken or malformed one refuses the file before it is read.
+        check_new_name(name=name)
+        grid = read_upload(filename=upload.name or "", data=upload, size=upload.size or 0)
+        sheet = import_sheet(name=name, title=title, owner=request.user, grid=grid)
+    else:
+        try:
+            body = NewSheet.model_validate_json(request.body or b"")
+        except PydanticValidationError as exc:
+            raise ValidationError([{**problem, "loc": ("body", "body", *problem["loc"])} for problem in exc.errors()]) from None
+        sheet = create_sheet(
+            name=body.name, title=body.title, rows=body.rows, cols=body.cols, owner_username=request.user.get_username()
+        )
     (listed,) = _listed([(sheet, Role.OWNER)])
     return Status(201, listed)
 

@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from sheets.exceptions import (
     EditRejected,
+    ImportTooLarge,
     InvalidToken,
     LastOwner,
     MemberNotFound,
@@ -46,6 +47,7 @@ STATUS_OF: dict[type[Exception], int] = {
     MemberNotFound: 404,
     BadParameter: 400,
     SheetError: 400,
+    ImportTooLarge: 413,
     NameTaken: 409,
     LastOwner: 409,
 }
