@@ -21,6 +21,7 @@ BENCHES = {
     "connections": "bench.connections",
     "rebuild": "bench.rebuild",
     "structure": "bench.structure",
+    "transfer": "bench.transfer",
 }
 
 
