@@ -1,16 +1,19 @@
 // The grid page: load the cells, bind the grid, stream operations both ways.
 // model.js holds the state (keyed by row and column ids), connection.js
-// speaks the protocol, grid-binding.js wraps jspreadsheet, structure.js
+// speaks the protocol, grid-view.js wraps SlickGrid, structure.js
 // turns the user's row and column commands into operations, messages.js
 // words the errors, notices.js draws the status and toasts.
 
 import { SheetConnection, websocketUrl } from "./connection.js";
-import { GridBinding } from "./grid-binding.js";
+import { rowsOf } from "./grid-rows.js";
+import { GridView } from "./grid-view.js";
 import { HistoryPanel, bindShortcut, cellMenu } from "./history-panel.js";
 import { SheetModel, cellKey, cellName, columnName, parseKey, withIds } from "./model.js";
 import { conflictText, errorText, listed, plural, quote } from "./messages.js";
 import { renderStatus, showMessage } from "./notices.js";
 import { StructureCommands, bindStructureShortcuts, newId, structureMenu } from "./structure.js";
+import { loadSheet } from "./sheet-load.js";
+import { adaptModel, pinPending, sourceRows } from "./windowed-model.js";
 
 // docs/protocol.md: at most 1,000 changes per edit message, and the server
 // closes the socket on a frame over config.maxFrameBytes. A bigger paste is
@@ -19,7 +22,6 @@ import { StructureCommands, bindStructureShortcuts, newId, structureMenu } from 
 const MAX_CHANGES = 1000;
 const FRAME_MARGIN = 4096;
 const encoder = new TextEncoder();
-const LOAD_RETRY_CAP = 15000;
 // A refused edit names a deleted row; the RowsDeleted event that says who
 // deleted it travels separately and may come just after the refusal.
 const DELETED_NEWS_WAIT = 3000;
@@ -49,35 +51,17 @@ function notify(options) {
   return showMessage(messages, options);
 }
 
-async function loadCells() {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const response = await fetch(config.cellsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.status === 401) {
-        window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
-        return new Promise(() => {});
-      }
-      if (response.ok) return withIds(await response.json(), config);
-      const body = await response.json().catch(() => ({}));
-      if (response.status < 500) throw new Error(body.error || `the server answered ${response.status}`);
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error; // TypeError: the network failed; anything else is final
-    }
-    if (attempt === 0) notify({ kind: "warning", text: "Cannot reach the server; retrying…", code: "load_retry" });
-    renderStatus(statusElement, "reconnecting", 0);
-    const delay = Math.min(LOAD_RETRY_CAP, 500 * 2 ** attempt);
-    await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
-  }
-}
-
 function gridHeight() {
   const top = gridElement.getBoundingClientRect().top + window.scrollY;
   return Math.max(240, window.innerHeight - top - 24);
 }
 
-function start(initial) {
+function start([initial, source]) {
   const model = new SheetModel();
   model.load(initial);
+  if (source) adaptModel(model, source);
+  let reopened = null; // events that arrived while a big sheet's windows are read again after a snapshot
+  let savedSelection = null; // the selection by ids, taken before the source applies structure events
   const ownIds = new Set(); // operations made in this tab: their events do not flash
   const waitingForNews = []; // refused edits whose deleted row's RowsDeleted has not arrived yet
   const refusedInserts = new Set(); // ids of rows and columns this tab inserted and the server refused
@@ -97,7 +81,7 @@ function start(initial) {
   };
   // Make the grid's rows and columns the model's, then show these cells.
   const redraw = (structure, keys, flashed) => {
-    if (structure) grid.setOrder(model.rowIds(), model.colIds(), (rowId, colId) => model.value(rowId, colId));
+    if (structure) grid.setOrder(shownRows(), model.colIds());
     refresh(keys, flashed);
   };
 
@@ -114,6 +98,7 @@ function start(initial) {
     for (const [chunk, positions] of chunks(changes, seen)) {
       submit({ type: "edit", changes: chunk }, (id) => model.addEdit(id, chunk, positions));
     }
+    if (source) pinPending(model, source);
   };
 
   const structure = new StructureCommands({
@@ -125,13 +110,19 @@ function start(initial) {
     refuse: (text) => notify({ kind: "error", title: "Not possible:", text, code: "structure_refused" }),
   });
 
-  const grid = new GridBinding(gridElement, {
-    rowIds: model.rowIds(),
+  const shownRows = () => {
+    if (source) return sourceRows(source);
+    const view = model.view();
+    return rowsOf(view.rows, view.rowIndex);
+  };
+  const grid = new GridView(gridElement, {
+    rows: shownRows(),
     colIds: model.colIds(),
     value: (rowId, colId) => model.value(rowId, colId),
     canEdit: config.canEdit,
     height: gridHeight(),
     baseSeq: (rowId, colId) => model.baseSeq(rowId, colId),
+    onViewport: source ? (top, bottom) => source.ensureVisible(top, bottom) : undefined,
     contextMenu: cellMenu(historyPanel, {
       canEdit: config.canEdit,
       cellAt,
@@ -154,6 +145,13 @@ function start(initial) {
     },
   });
   structure.grid = grid;
+  if (source) {
+    source.onChange = ({ ranges, lengthChanged, columnsChanged }) => {
+      if (lengthChanged || columnsChanged) grid.setOrder(shownRows(), model.colIds(), savedSelection);
+      else grid.redrawRows(ranges);
+    };
+    source.onError = (error) => notify({ kind: "warning", title: "Rows not loaded:", text: String(error.message || error), code: "window_failed" });
+  }
 
   bindShortcut(historyPanel, {
     selectedCell: () => {
@@ -250,11 +248,16 @@ function start(initial) {
 
   const handlers = {
     onEvents(events) {
+      savedSelection = grid.selectedIds();
       const applied = model.applyEvents(events);
+      if (reopened) reopened.push(...events);
+      else source?.applyEvents(events);
+      savedSelection = null;
       const flashed = new Set(
         events.filter((e) => e.type === "CellChanged" && !ownIds.has(e.client_event_id)).map((e) => cellKey(e.row_id, e.col_id)),
       );
       const settled = model.settle(connection.lastSeq);
+      if (source) pinPending(model, source);
       for (const key of settled.cells) applied.cells.add(key);
       redraw(applied.structure || settled.structure, applied.cells, flashed);
       if (applied.structure) {
@@ -264,6 +267,17 @@ function start(initial) {
       }
     },
     onSnapshot(frame) {
+      if (source) {
+        // Too far behind to replay: read the windows in view again; the events meanwhile wait for the answer.
+        reopened = [];
+        source.open(grid.grid.getViewport().top).then(() => {
+          const waiting = reopened;
+          reopened = null;
+          source.applyEvents(waiting);
+          redraw(true, model.keys());
+        });
+        return;
+      }
       const touched = model.load(withIds(frame, config));
       const settled = model.settle(frame.head);
       for (const key of settled.cells) touched.add(key);
@@ -272,6 +286,7 @@ function start(initial) {
     onAck(id, seqs) {
       model.acknowledge(id, seqs);
       const settled = model.settle(connection.lastSeq);
+      if (source) pinPending(model, source);
       redraw(settled.structure, settled.cells);
     },
     onReject(id, frame) {
@@ -307,8 +322,7 @@ function start(initial) {
   connection.start();
 
   window.addEventListener("resize", () => {
-    const content = grid.worksheet.content;
-    if (content) content.style.maxHeight = `${gridHeight()}px`;
+    grid.resize(gridHeight());
   });
   window.addEventListener("beforeunload", (event) => {
     if (connection.pendingCount > 0) event.preventDefault(); // unsent operations live only in this tab
@@ -325,9 +339,22 @@ function start(initial) {
     get status() {
       return connection.status;
     },
+    get rowCount() {
+      return grid.rows.length();
+    },
+    get editing() {
+      return grid.editing !== null;
+    },
     getCell: (row, col) => grid.value(row, col),
     cells: () => grid.namedCells(),
     select: (row, col) => grid.select(row, col),
+    selection: () => grid.selection(),
+    scrollTo: (row) => grid.scrollTo(row),
+    isLoaded: (row) => grid.rows.idAt(row) !== null,
+    get heldRows() {
+      return source ? source.heldRows() : grid.rows.length();
+    },
+    columns: () => grid.colIds.map((_, col) => columnName(col)),
   };
 }
 
@@ -357,7 +384,7 @@ if (!config.canEdit) {
   gridElement.classList.add("read-only");
 }
 renderStatus(statusElement, "connecting", 0);
-loadCells().then(start, (error) => {
+loadSheet(config, { notify, statusElement }).then(start, (error) => {
   renderStatus(statusElement, "closed", 0);
   notify({ kind: "error", title: "Cannot open the sheet:", text: String(error.message || error), code: "load_failed" });
 });

@@ -242,6 +242,11 @@ export class SheetModel {
       if (!layer.seqs) return undefined;
       return layer.seqOf(key);
     }
+    return this.confirmedSeq(key);
+  }
+
+  // The seq of the server's value of the cell (0: never edited).
+  confirmedSeq(key) {
     const cell = this.confirmed.get(key);
     return cell ? cell.seq : 0;
   }

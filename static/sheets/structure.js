@@ -53,7 +53,7 @@ export class StructureCommands {
   insertBeside(axis, block, before) {
     const [first, last] = axis === "rows" ? [block.top, block.bottom] : [block.left, block.right];
     const ids = this.ids(axis);
-    const after = before ? (first > 0 ? ids[first - 1] : null) : ids[last];
+    const after = before ? (first > 0 ? ids.at(first - 1) : null) : ids.at(last);
     this.insert(axis, after, last - first + 1);
   }
 

@@ -1,7 +1,8 @@
 // The grid page with ?at=<seq>: the sheet as it stood right after event
 // seq, read-only. No websocket: a past state never changes.
 
-import { GridBinding } from "./grid-binding.js";
+import { rowsOf } from "./grid-rows.js";
+import { GridView } from "./grid-view.js";
 import { HistoryPanel, bindShortcut, cellMenu } from "./history-panel.js";
 import { cellKey, cellName, withIds } from "./model.js";
 import { showMessage } from "./notices.js";
@@ -78,8 +79,8 @@ function show(past) {
   const values = new Map(state.cells.map((cell) => [cellKey(cell.row_id, cell.col_id), cell.value]));
   const historyPanel = new HistoryPanel(config);
   const cellAt = (row, col) => ({ row, col, rowId: state.row_ids[row], colId: state.col_ids[col] });
-  const grid = new GridBinding(gridElement, {
-    rowIds: state.row_ids,
+  const grid = new GridView(gridElement, {
+    rows: rowsOf(state.row_ids),
     colIds: state.col_ids,
     value: (rowId, colId) => values.get(cellKey(rowId, colId)) ?? "",
     canEdit: false,
@@ -103,8 +104,15 @@ function show(past) {
     status: "time-travel",
     at: state.at,
     head: state.head,
+    get rowCount() {
+      return grid.rows.length();
+    },
     getCell: (row, col) => grid.value(row, col),
     cells: () => grid.namedCells(),
+    select: (row, col) => grid.select(row, col),
+    selection: () => grid.selection(),
+    scrollTo: (row) => grid.scrollTo(row),
+    isLoaded: (row) => grid.rows.idAt(row) !== null,
   };
 }
 

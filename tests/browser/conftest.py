@@ -31,7 +31,7 @@ CHROMIUM = os.environ.get("LEDGERSHEET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BASE_DIR = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = BASE_DIR / "test-output"
-VENDORED_GRID = BASE_DIR / "static" / "vendor" / "jspreadsheet-ce" / "index.js"
+VENDORED_GRID = BASE_DIR / "static" / "vendor" / "slickgrid" / "slick.grid.js"
 # Quicker reconnects than a real tab's (cap 15 s), so a test waits seconds, not a minute.
 FAST_TIMING = {"backoffBase": 200, "backoffCap": 1500}
 # The page pastes and edits in bursts; the rate limit has its own tests.

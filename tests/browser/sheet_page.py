@@ -33,6 +33,7 @@ class SheetPage:
 
     def __post_init__(self) -> None:
         self.page.on("websocket", self._record)
+        self.page.on("pageerror", lambda error: print("PAGEERROR", error))
 
     def _record(self, socket: WebSocket) -> None:
         self.sockets += 1
@@ -75,8 +76,17 @@ class SheetPage:
     # ---- what a person sees and does ----
 
     def cell(self, row: int, col: int) -> Locator:
-        """The grid's <td> for the 0-based (row, col) of the protocol."""
-        return self.page.locator(f"#grid td[data-x='{col}'][data-y='{row}']")
+        """The grid's drawn cell for the 0-based (row, col) of the protocol (only rows in view are drawn)."""
+        return self.page.locator(f"#grid .ls-row-{row} > .slick-cell.l{col + 1}")
+
+    def select(self, row: int, col: int) -> None:
+        """Select one cell through the automation handle: it scrolls there, and keystrokes go to it."""
+        self.page.evaluate("([row, col]) => ledgersheet.select(row, col)", [row, col])
+        self.wait_loaded(row)
+
+    def wait_loaded(self, row: int, *, timeout: float = 10_000) -> None:
+        """Wait until the grid holds the row (a big sheet fetches the rows in view as the person scrolls)."""
+        self.page.wait_for_function("row => ledgersheet.isLoaded(row)", arg=row, timeout=timeout)
 
     @property
     def status(self) -> Locator:
@@ -87,14 +97,19 @@ class SheetPage:
 
     def type_into(self, row: int, col: int, text: str) -> None:
         """Select the cell, type over it and press Enter, as a person would."""
-        self.cell(row, col).click()
+        self.select(row, col)
         self.page.keyboard.type(text)
         self.page.keyboard.press("Enter")
+
+    def edit_cell(self, row: int, col: int) -> None:
+        """Open the cell's editor with its value in it (F2), as a double-click does."""
+        self.select(row, col)
+        self.page.keyboard.press("F2")
 
     def paste(self, row: int, col: int, block: list[list[str]]) -> None:
         """Put a tab-separated block on the clipboard, select the cell and press Ctrl+V."""
         text = "\n".join("\t".join(line) for line in block)
-        self.cell(row, col).click()
+        self.select(row, col)
         self.page.evaluate("text => navigator.clipboard.writeText(text)", text)
         self.page.keyboard.press("Control+V")
 
@@ -104,11 +119,11 @@ class SheetPage:
             window.highlighted = [];
             new MutationObserver((changes) => {
                 for (const change of changes) {
-                    if (change.target.classList.contains("ls-remote-change")) {
+                    if (change.target.classList && change.target.classList.contains("ls-remote-change")) {
                         highlighted.push([Number(change.target.dataset.y), Number(change.target.dataset.x)]);
                     }
                 }
-            }).observe(document.querySelector("#grid tbody"), {attributes: true, attributeFilter: ["class"], subtree: true});
+            }).observe(document.querySelector("#grid"), {attributes: true, attributeFilter: ["class"], subtree: true});
         }""")
 
     def highlighted(self) -> list[tuple[int, int]]:
@@ -116,28 +131,53 @@ class SheetPage:
         return sorted({(row, col) for row, col in self.page.evaluate("window.highlighted")})
 
     def select_block(self, top: int, left: int, bottom: int, right: int) -> None:
-        """Click one corner and Shift+click the other, as a person selects a block."""
-        self.cell(top, left).click()
-        self.cell(bottom, right).click(modifiers=["Shift"])
+        """Select one corner, then extend to the other with Shift and the arrow keys, as a person does."""
+        self.select(top, left)
+        for _ in range(bottom - top):
+            self.page.keyboard.press("Shift+ArrowDown")
+        for _ in range(right - left):
+            self.page.keyboard.press("Shift+ArrowRight")
+
+    def selection(self) -> dict[str, Any]:
+        """The selected block: {top, bottom, left, right, whole}."""
+        return dict(self.page.evaluate("ledgersheet.selection()"))
+
+    def column_header(self, col: int) -> Locator:
+        """The letter heading the 0-based column: a click selects the column whole."""
+        return self.page.locator("#grid .slick-header-column").nth(col + 1)
+
+    def select_column(self, col: int) -> None:
+        self.column_header(col).click()
+
+    @property
+    def context_menu(self) -> Locator:
+        return self.page.locator(".ls-menu")
 
     def menu(self, row: int, col: int, item: str) -> None:
         """Right-click the cell (inside a selection, it stays) and choose the context menu item of that title."""
+        self.page.evaluate("row => ledgersheet.scrollTo(row)", row)
         self.cell(row, col).click(button="right")
         self.menu_item(item).click()
-        expect(self.page.locator(".jss_contextmenu")).to_be_hidden()
+        expect(self.context_menu).to_be_hidden()
 
     def menu_item(self, title: str) -> Locator:
-        return self.page.locator(".jss_contextmenu a").filter(has_text=re.compile(f"^{re.escape(title)}$"))
+        return self.context_menu.locator("a").filter(
+            has=self.page.locator(".ls-menu-title", has_text=re.compile(f"^{re.escape(title)}$")))
+
+    def editor_open(self) -> bool:
+        return bool(self.page.evaluate("ledgersheet.editing"))
 
     def row_count(self) -> int:
-        """How many rows the grid shows."""
-        return int(self.page.evaluate("document.querySelectorAll('#grid tbody tr').length"))
+        """How many rows the sheet has, as the grid shows it."""
+        return int(self.page.evaluate("ledgersheet.rowCount"))
 
     def column_headers(self) -> list[str]:
-        return list(self.page.evaluate("[...document.querySelectorAll('#grid thead td')].slice(1).map((td) => td.textContent)"))
+        return list(self.page.evaluate("ledgersheet.columns()"))
 
-    def expect_cell(self, row: int, col: int, text: str) -> None:
-        expect(self.cell(row, col)).to_have_text(text)
+    def expect_cell(self, row: int, col: int, text: str, *, timeout: float = 10_000) -> None:
+        """Wait until the grid shows this text at (row, col)."""
+        self.page.wait_for_function("([row, col, text]) => ledgersheet.getCell(row, col) === text",
+                                    arg=[row, col, text], timeout=timeout)
 
     # ---- the websocket traffic ----
 

@@ -36,9 +36,9 @@ def test_the_panel_lists_a_cells_edits_by_two_users_newest_first_and_links_to_th
     alice.wait_seq(4)
 
     alice.cell(0, 0).click(button="right")
-    menu_item = alice.page.locator(".jss_contextmenu >> text=Cell history")
+    menu_item = alice.menu_item("Cell history")
     expect(menu_item).to_be_visible()
-    expect(alice.page.locator(".jss_contextmenu")).to_contain_text("Alt + H")
+    expect(alice.context_menu).to_contain_text("Alt + H")
     menu_item.click()
 
     panel = alice.page.get_by_role("dialog", name="History of A1")
@@ -59,15 +59,15 @@ def test_the_panel_lists_a_cells_edits_by_two_users_newest_first_and_links_to_th
     alice.page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
 
-    alice.cell(0, 1).click()
+    alice.select(0, 1)
     alice.page.keyboard.press("Alt+H")
     expect(alice.page.get_by_role("dialog", name="History of B1")).to_be_visible()
     expect(alice.page.locator("#cell-history .cell-history-status")).to_have_text("1 change")
     assert panel_rows(alice) == [(2, team.bob.username, "(empty) → elsewhere")]
-    expect(alice.page.locator("#grid td.editor")).to_have_count(0)  # Alt+H opened no cell editor
+    assert not alice.editor_open()  # Alt+H opened no cell editor
     alice.expect_cell(0, 1, "elsewhere")
 
-    alice.cell(0, 0).click()
+    alice.select(0, 0)
     alice.page.keyboard.press("Alt+H")
     expect(alice.page.get_by_role("dialog", name="History of A1")).to_be_visible()
     expect(alice.page.locator("#cell-history .cell-history-status")).to_have_text("3 changes")
@@ -83,12 +83,12 @@ def test_a_long_value_is_shortened_with_the_whole_value_on_hover(open_sheet, tea
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
     alice.type_into(2, 2, long)
     bob.expect_cell(2, 2, long)
-    bob.cell(2, 2).click()
+    bob.select(2, 2)
     bob.page.keyboard.press("Delete")
     alice.expect_cell(2, 2, "")
     alice.wait_seq(2)
 
-    alice.cell(2, 2).click()
+    alice.select(2, 2)
     alice.page.keyboard.press("Alt+H")
 
     panel = alice.page.get_by_role("dialog", name="History of C3")
@@ -105,10 +105,10 @@ def test_a_long_value_is_shortened_with_the_whole_value_on_hover(open_sheet, tea
 def test_a_cell_never_edited_says_so(open_sheet, team):
     carol = open_sheet(team.carol)
     carol.cell(4, 4).click(button="right")
-    carol.page.locator(".jss_contextmenu >> text=Cell history").click()
+    carol.menu_item("Cell history").click()
     panel = carol.page.get_by_role("dialog", name="History of E5")
     expect(panel.locator(".cell-history-status")).to_have_text("This cell has never been edited.")
-    expect(carol.page.locator(".jss_contextmenu >> text=Paste")).to_have_count(0)
+    expect(carol.context_menu.locator("a", has_text="Paste")).to_have_count(0)
 
 
 def test_a_long_history_loads_page_by_page_and_the_rest_on_request(open_sheet, team):
@@ -122,7 +122,7 @@ def test_a_long_history_loads_page_by_page_and_the_rest_on_request(open_sheet, t
         alice.wait_seq(n)
     alice.wait_live(pending=0)
 
-    alice.cell(3, 0).click()
+    alice.select(3, 0)
     alice.page.keyboard.press("Alt+H")
     panel = alice.page.get_by_role("dialog", name="History of A4")
     expect(panel.locator(".cell-history-status")).to_have_text("4 changes so far (oldest first loaded)")
@@ -141,14 +141,14 @@ def test_a_cells_history_follows_its_row_when_rows_are_inserted_above_it(open_sh
     alice.type_into(2, 0, "v1")  # A3, row r2
     alice.wait_live(pending=0)
     bob.wait_seq(1)
-    bob.cell(0, 0).click()
+    bob.select(0, 0)
     bob.page.keyboard.press("Control+Alt+Equal")  # a row above row 1: A3 moves to A4
     alice.wait_seq(2)
     alice.expect_cell(3, 0, "v1")
     requests: list[str] = []
     alice.page.on("request", lambda request: requests.append(request.url))
 
-    alice.cell(3, 0).click()
+    alice.select(3, 0)
     alice.page.keyboard.press("Alt+H")
 
     panel = alice.page.get_by_role("dialog", name="History of A4")

@@ -70,16 +70,15 @@ def test_menu_inserts_and_deletes_on_a_selection_while_the_other_window_types_of
     alice.select_block(1, 0, 2, 0)
     alice.cell(2, 0).click(button="right")
     expect(alice.menu_item("Insert 2 rows above")).to_be_visible()
-    expect(alice.page.locator(".jss_contextmenu")).to_contain_text("Ctrl+Alt+=")
+    expect(alice.context_menu).to_contain_text("Ctrl+Alt+=")
     alice.menu_item("Insert 2 rows above").click()
     # Shown at once, before any ack: row2 and row3 moved down, the selection with them.
     assert alice.cells()["A4"] == "row2" and alice.cells()["A5"] == "row3"
-    assert alice.page.evaluate("[...document.querySelectorAll('#grid td.highlight')].map((td) => td.dataset.y)") == [
-        "3", "4"]
+    assert (alice.selection()["top"], alice.selection()["bottom"]) == (3, 4)
     assert alice.row_count() == 32
     alice.menu(5, 0, "Delete row 6")  # row4, now the sixth row
     alice.menu(0, 0, "Insert column left")
-    expect(alice.page.locator("#grid thead td").nth(1)).to_have_text("A")  # column letters stay positions
+    expect(alice.column_header(0)).to_have_text("A")  # column letters stay positions
     alice.expect_cell(0, 1, "row1")
     settle(api, team.sheet, alice)
 
@@ -128,7 +127,7 @@ def test_keyboard_inserts_and_deletes_rows_and_a_column_while_the_other_window_t
     alice.page.keyboard.press("Control+Alt+Minus")
     alice.expect_cell(0, 0, "")
     alice.expect_cell(1, 0, "")
-    alice.page.locator("#grid thead td[data-x='2']").click()
+    alice.select_column(2)
     alice.page.keyboard.press("Control+Alt+Minus")
     settle(api, team.sheet, alice, bob)
 
@@ -174,7 +173,7 @@ def test_an_edit_of_a_row_deleted_meanwhile_says_who_deleted_it_and_the_rest_of_
     alice.wait_status("offline")
     alice.type_into(6, 1, "lost")  # B7, next to row7
     alice.paste(3, 2, [["kept 4"], ["lost too"], ["kept 6"]])  # C4:C6; row5 will go
-    bob.cell(6, 0).click()  # his paste left A1:A8 selected, and the menu acts on the selection
+    bob.select(6, 0)  # his paste left A1:A8 selected, and the menu acts on the selection
     bob.menu(6, 0, "Delete row 7")
     bob.select_block(4, 0, 4, 2)
     bob.page.keyboard.press("Control+Alt+Minus")  # row5
@@ -197,16 +196,16 @@ def test_an_editor_open_in_a_row_someone_deletes_closes_and_says_what_was_not_sa
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
     seed(api, team, bob, alice)
 
-    alice.cell(6, 1).dblclick()  # B7, next to row7
+    alice.edit_cell(6, 1)  # B7, next to row7
     alice.page.keyboard.type("half typed")
-    bob.cell(6, 0).click()
+    bob.select(6, 0)
     bob.page.keyboard.press("Control+Alt+Minus")
     alice.wait_seq(9)
 
     notice = alice.messages("editor_lost")
     expect(notice).to_contain_text(f"{team.bob.username} deleted row 7 while you were editing B7")
     expect(notice).to_contain_text("“half typed”")
-    expect(alice.page.locator("#grid td.editor")).to_have_count(0)
+    assert not alice.editor_open()
     alice.page.keyboard.press("Enter")
     settle(api, team.sheet, alice, bob)
     assert alice.sent("edit") == []
@@ -218,11 +217,11 @@ def test_undo_after_rows_moved_undoes_the_cell_the_user_changed_in_its_new_place
     seed(api, team, bob, alice)
     alice.type_into(4, 1, "to undo")  # B5, next to row5
     settle(api, team.sheet, alice, bob)
-    bob.cell(0, 0).click()
+    bob.select(0, 0)
     bob.page.keyboard.press("Control+Alt+Equal")  # a row above row 1: row5 is now the sixth
     settle(api, team.sheet, alice, bob)
 
-    alice.cell(0, 3).click()
+    alice.select(0, 3)
     alice.page.keyboard.press("Control+Z")
     settle(api, team.sheet, alice, bob)
 
@@ -235,12 +234,12 @@ def test_an_editor_open_in_a_row_that_moves_stays_open_and_saves_in_its_row(open
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
     seed(api, team, bob, alice)
 
-    alice.cell(5, 1).dblclick()  # B6, next to row6
+    alice.edit_cell(5, 1)  # B6, next to row6
     alice.page.keyboard.type("typed while rows moved")
     bob.select_block(0, 0, 1, 0)
     bob.page.keyboard.press("Control+Alt+Shift+Equal")  # two rows below row2
     alice.wait_seq(9)
-    expect(alice.page.locator("#grid td.editor")).to_have_count(1)
+    assert alice.editor_open()
     alice.page.keyboard.press("Enter")
     settle(api, team.sheet, alice, bob)
 
@@ -277,15 +276,15 @@ def test_the_automation_handle_selects_cells_by_position_and_counts_structure_op
 def test_a_viewer_gets_no_row_or_column_commands(open_sheet, team):
     carol = open_sheet(team.carol)
     carol.cell(3, 1).click(button="right")
-    menu = carol.page.locator(".jss_contextmenu")
+    menu = carol.context_menu
     expect(menu).to_contain_text("Cell history")
     expect(menu).not_to_contain_text("Insert")
     expect(menu).not_to_contain_text("Delete")
     carol.page.keyboard.press("Escape")
-    carol.cell(3, 1).click()
+    carol.select(3, 1)
     carol.page.keyboard.press("Control+Alt+Equal")
     carol.page.keyboard.press("Control+Alt+Minus")
-    carol.page.locator("#grid thead td[data-x='1']").click(button="right")
+    carol.column_header(1).click(button="right")
     carol.page.evaluate("1")  # a round trip: whatever those keys made the page send has been sent
     assert [frame for direction, frame in carol.frames if direction == "out" and frame["type"] not in (
         "subscribe", "ping")] == []
@@ -296,8 +295,8 @@ def test_a_selected_column_stays_selected_whole_when_a_row_is_inserted_so_the_sh
         open_sheet, team, api):
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
     seed(api, team, bob, alice)
-    alice.page.locator("#grid thead td[data-x='0']").click()  # column A
-    bob.cell(0, 3).click()
+    alice.select_column(0)  # column A
+    bob.select(0, 3)
     bob.page.keyboard.press("Control+Alt+Equal")  # a row above row 1
     alice.wait_seq(9)
 

@@ -21,14 +21,14 @@ def test_far_rows_are_typed_into_and_pasted_past_the_end_while_rows_move_above_t
     alice, bob = open_sheet(team.alice), open_sheet(team.bob)
     alice.paste(0, 0, [[f"row{n}"] for n in range(1, 7)])
     settle(api, team.sheet, alice, bob)
-    bob.cell(1, 0).click()
+    bob.select(1, 0)
     bob.page.keyboard.press("Control+Alt+Equal")  # a row above row 2
     settle(api, team.sheet, alice, bob)
 
     alice.page.evaluate("ledgersheet.select(250, 1)")  # B251, not in the page until selected
     alice.page.keyboard.type("far below")
     alice.page.keyboard.press("Enter")
-    bob.cell(0, 0).click()
+    bob.select(0, 0)
     bob.page.keyboard.press("Control+Alt+Minus")  # row1
     settle(api, team.sheet, alice, bob)
     alice.page.evaluate("ledgersheet.select(299, 1)")  # the last row: the paste needs two more

@@ -21,10 +21,10 @@ def test_operations_whose_ack_was_lost_are_resent_in_the_order_made_with_their_i
     bob = open_sheet(team.bob)
 
     line.cut_after("ack")  # the first ack never arrives and the line drops
-    alice.cell(2, 0).click()
+    alice.select(2, 0)
     alice.page.keyboard.press("Control+Alt+Equal")  # a row above row 3
     alice.type_into(2, 0, "in the new row")
-    alice.cell(5, 0).click()
+    alice.select(5, 0)
     alice.page.keyboard.press("Control+Alt+Minus")  # the row shown sixth (r4)
     alice.type_into(5, 1, "moved up")  # r5, now sixth
     settle(api, team.sheet, alice, bob)

@@ -49,10 +49,10 @@ def test_the_past_grid_shows_old_values_read_only_under_a_banner(open_sheet, tea
     expect(banner.get_by_role("link", name="Compare with now")).to_have_attribute(
         "href", f"/sheets/{team.sheet.name}/diff/?from=1&to=3")
 
-    past.cell(0, 0).dblclick()
+    past.edit_cell(0, 0)
     past.page.keyboard.type("rewritten")
     past.page.keyboard.press("Enter")
-    past.cell(1, 1).click()
+    past.select(1, 1)
     past.page.keyboard.press("Delete")
     past.page.evaluate("1")  # a round trip: whatever those keys made the page send has been sent
 

@@ -14,10 +14,10 @@ def test_a_viewer_sees_live_edits_and_cannot_make_any(open_sheet, team, api):
     alice.type_into(0, 0, "by alice")
     carol.expect_cell(0, 0, "by alice")
 
-    carol.cell(1, 1).dblclick()
+    carol.edit_cell(1, 1)
     carol.page.keyboard.type("typed by carol")
     carol.page.keyboard.press("Enter")
-    carol.cell(0, 0).click()
+    carol.select(0, 0)
     carol.page.keyboard.press("Delete")
     carol.paste(2, 2, [["x", "y"], ["z", "w"]])
     carol.page.evaluate("1")  # a round trip: whatever those keys made the page send has been sent
