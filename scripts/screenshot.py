@@ -77,7 +77,7 @@ def main(out: Path) -> None:
             page.goto(server.url("/sheets/demo/"))
             page.wait_for_function("window.ledgersheet && window.ledgersheet.status === 'live'")
             page.evaluate("window.ledgersheet.select(3, 0)")
-            page.locator("#grid td[data-x='0'][data-y='3']").click(button="right")
+            page.locator("#grid .ls-row-3 > .slick-cell.l1").click(button="right")
             page.wait_for_timeout(300)  # the menu's opening transition, for the picture only
             page.screenshot(path=str(out))
             browser.close()
