@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,11 @@ def _events(stream_id: int) -> QuerySet[Event]:
 def stream_head(*, stream_id: int) -> int:
     """Return the stream's last committed seq."""
     return Stream.objects.filter(pk=stream_id).values_list("head", flat=True).get()
+
+
+def stream_heads(stream_ids: Iterable[int]) -> dict[int, int]:
+    """Return the last committed seq of each stream that exists, by id, in one query."""
+    return dict(Stream.objects.filter(pk__in=list(stream_ids)).values_list("pk", "head"))
 
 
 def streams_named(name: str | None) -> QuerySet[Stream]:

@@ -31,6 +31,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -197,6 +207,10 @@ SHEETS_MAX_FRAME_BYTES = env_int("SHEETS_MAX_FRAME_BYTES", 1024 * 1024)
 SHEETS_IDLE_TIMEOUT_SECONDS = env_int("SHEETS_IDLE_TIMEOUT_SECONDS", 120)
 # Open sheet sockets one user may hold on one daphne process (4429 beyond).
 SHEETS_MAX_CONNECTIONS_PER_USER = env_int("SHEETS_MAX_CONNECTIONS_PER_USER", 50)
+# Each process reads the heads of the sheets its sockets watch this often and
+# hands on from the ledger whatever the channel layer lost: no socket is more
+# than about twice this behind the ledger (sheets/broadcast/hub.py).
+SHEETS_LIVE_CHECK_SECONDS = env_float("SHEETS_LIVE_CHECK_SECONDS", 0.25)
 # Group messages above this many bytes of values carry only the seq range;
 # each consumer then reads the events from the ledger.
 SHEETS_INLINE_BROADCAST_BYTES = env_int("SHEETS_INLINE_BROADCAST_BYTES", 256 * 1024)

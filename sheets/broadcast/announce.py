@@ -21,19 +21,27 @@ from redis.exceptions import RedisError
 
 from ledger.models import Event
 from sheets.broadcast.frames import events_message
+from sheets.broadcast.hub import group_name, running_hub
 
 logger = logging.getLogger(__name__)
 
-
-def group_name(sheet_id: int) -> str:
-    return f"sheet-{sheet_id}"
+__all__ = ["announce_events", "broadcast_events", "group_name", "notify_sheet", "notify_sheet_from_sync"]
 
 
 async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
-    """Send one message to every connection on the sheet; log, never raise, when the layer fails."""
+    """Send one message to every connection on the sheet; log, never raise, when the layer fails.
+
+    The message names its sheet: a process's hub receives every sheet's
+    on one channel (sheets.broadcast.hub). This process's own sockets get
+    it at once, without the round trip through the layer.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {**message, "sheet": sheet_id}
+    local = running_hub()
+    if local is not None:
+        local.offer_local(sheet_id=sheet_id, message=message)
     try:
         await layer.group_send(group_name(sheet_id), message)
     except (ChannelFull, RedisError, OSError) as exc:

@@ -23,12 +23,11 @@ from django.db import InterfaceError, OperationalError
 
 from ledger.selectors import stream_head
 from sheets import metrics
-from sheets.broadcast.announce import group_name
+from sheets.broadcast import hub
 from sheets.broadcast.encoding import frame_text
 from sheets.broadcast.frames import events_frame, snapshot_frame
 from sheets.exceptions import EditRejected, SheetNotFound
 from sheets.live.connections import IdleTimer, UserSlots
-from sheets.live.layer import LAYER_DOWN, receive_retrying
 from sheets.live.protocol import decode_frame, parse_ping, parse_subscribe
 from sheets.live.subscription import Ledger, SinceAhead, Subscription
 from sheets.models import SHEET_NAME_PATTERN
@@ -65,11 +64,16 @@ class SheetConsumer(AsyncWebsocketConsumer):
     """One browser tab on one sheet."""
 
     sheet_id: int
+    stream_id: int
     sheet_name: str
     subscription: Subscription | None = None
-    joined = False
+    joined = False  # this socket is one of its process hub's members for the sheet
     counted = False
     idle: IdleTimer | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def connect(self) -> None:
         await self.accept()
@@ -82,7 +86,7 @@ class SheetConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         try:
-            self.sheet_id, stream_id, role = await _access(self.sheet_name, user)
+            self.sheet_id, self.stream_id, role = await _access(self.sheet_name, user)
         except SheetNotFound:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -100,9 +104,9 @@ class SheetConsumer(AsyncWebsocketConsumer):
         metrics.CONNECTIONS.inc()
         self.bucket = TokenBucket(rate=settings.SHEETS_RATE_LIMIT_PER_SECOND, burst=settings.SHEETS_RATE_LIMIT_BURST)
         self.ledger = Ledger(
-            head=partial(database_sync_to_async(stream_head), stream_id=stream_id),
-            events=partial(database_sync_to_async(events_frame), stream_id=stream_id, sheet_name=self.sheet_name),
-            snapshot=partial(database_sync_to_async(snapshot_frame), stream_id=stream_id),
+            head=partial(database_sync_to_async(stream_head), stream_id=self.stream_id),
+            events=partial(database_sync_to_async(events_frame), stream_id=self.stream_id, sheet_name=self.sheet_name),
+            snapshot=partial(database_sync_to_async(snapshot_frame), stream_id=self.stream_id),
         )
         # A client that sends nothing for this long (the grid pings every
         # 15 s) is gone without a close: a suspended laptop, a dead NAT
@@ -129,6 +133,7 @@ class SheetConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:
             self._release()
+            await self._leave_hub()
 
     def _release(self) -> None:
         """Give back this socket's per-user slot and gauge (idempotent)."""
@@ -141,27 +146,31 @@ class SheetConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self._release()
+        await self._leave_hub()
+
+    async def _leave_hub(self) -> None:
         if self.joined:
             self.joined = False
-            try:
-                await self.channel_layer.group_discard(group_name(self.sheet_id), self.channel_name)
-            except LAYER_DOWN:
-                pass  # Redis is down or restarted: the membership is gone or expires with the group
+            sheets = hub.hub()
+            if sheets is not None:
+                await sheets.leave(sheet_id=self.sheet_id, member=self)
 
-    # AsyncConsumer.__call__ sets channel_receive to the layer's receive;
-    # wrap it in one that outlasts a Redis outage (sheets.live.layer).
+    # The socket reads its sheet's announcements from its inbox, which the
+    # process's hub fills (sheets.broadcast.hub), never from the channel
+    # layer: AsyncConsumer.__call__ would make channel_receive the layer's
+    # receive for a channel of this socket alone, which nothing sends to.
     @property
     def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
-        return partial(receive_retrying, self._layer_receive, self._rejoin)
+        return self.inbox.get
 
     @channel_receive.setter
     def channel_receive(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        self._layer_receive = receive
+        pass  # the layer's receive for this socket's own channel: unused, see above
 
-    async def _rejoin(self) -> None:
-        if self.joined:
-            await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
-            logger.info("rejoined the group of sheet %s", self.sheet_id)
+    def lacks(self, seq: int) -> bool:
+        """True when this socket streams live, has not been sent ``seq``, and has nothing waiting (hub.Member)."""
+        subscription = self.subscription
+        return subscription is not None and subscription.live and subscription.last_sent < seq and self.inbox.empty()
 
     def _close_idle(self) -> None:
         # Keep a reference: the event loop holds tasks only weakly.
@@ -218,15 +227,14 @@ class SheetConsumer(AsyncWebsocketConsumer):
         since = parse_subscribe(message).since
         if not self.joined:
             # Join before reading (docs/architecture.md, decision 3):
-            # whatever commits from now on reaches this channel, and the
-            # subscription drops what its replay already sent.
-            self.joined = True
-            try:
-                await self.channel_layer.group_add(group_name(self.sheet_id), self.channel_name)
-            except LAYER_DOWN:
-                # receive_retrying rejoins once Redis is back; pings fill
-                # the gap from the ledger meanwhile.
-                logger.warning("could not join the group of sheet %s", self.sheet_id, exc_info=True)
+            # whatever commits from now on reaches this socket's inbox, and
+            # the subscription drops what its replay already sent.
+            sheets = hub.hub()
+            if sheets is not None:
+                await sheets.join(
+                    sheet_id=self.sheet_id, stream_id=self.stream_id, sheet_name=self.sheet_name, member=self
+                )
+                self.joined = True
         # Rights are read again on every subscribe: a revoked member whose
         # sheet.access announcement was lost loses the sheet here.
         _, _, role = await _access(self.sheet_name, self.user)
@@ -281,6 +289,15 @@ class SheetConsumer(AsyncWebsocketConsumer):
             role = None
         if role is None:
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def sheet_head(self, message: dict[str, Any]) -> None:
+        """The hub saw this socket short of a seq it was handed: read what it lacks from the ledger."""
+        if self.subscription is None or not self.subscription.live:
+            return
+        try:
+            await self.subscription.fill(upto=message["head"])
+        except DATABASE_DOWN:
+            logger.warning("could not fill a gap on sheet %s", self.sheet_id, exc_info=True)
 
     async def sheet_events(self, message: dict[str, Any]) -> None:
         """Deliver a group message announcing committed events."""

@@ -326,11 +326,13 @@ async def test_edits_commit_while_redis_is_down_and_live_delivery_resumes_when_i
     assert {c.name: c.stats["connects"] for c in grids.clients} == connects, "no connection was dropped"
     await grids.settle_and_check()
 
-    # Live delivery is back: once every consumer is in the sheet's group
-    # again (the restarted Redis forgot the groups), and with the clients'
-    # pings off, only a group message can bring a new edit to every client.
-    await eventually(lambda: redis.group_members() == len(grids.clients), timeout=10,
-                     what="every consumer rejoined its group", state=redis.groups)
+    # Live delivery is back: once each process's hub is in the sheet's
+    # group again (the restarted Redis forgot the groups; a group holds one
+    # member per process, not one per socket), and with the clients' pings
+    # off, a group message or the hub's head check brings a new edit to
+    # every client.
+    await eventually(lambda: redis.group_members() == len(grids.stack.daphnes), timeout=10,
+                     what="every process rejoined the sheet's group", state=redis.groups)
     for client in grids.clients:
         client.pinging = False
     await eventually(lambda: not any(c.ping_outstanding for c in grids.clients), what="no pong outstanding")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 import pytest_asyncio
@@ -201,12 +202,15 @@ def broadcasts_lost() -> Iterator[None]:
     This is what a dropped group message looks like to a connection (Redis
     over capacity, or restarted): the events are in the ledger, the
     announcement never arrives. Channels' own test hook swaps the layer;
-    open consumers keep the one they were given, which is put back after.
+    the process's hub keeps the one it was given, which is put back after.
+    The hub's shortcut for announcements made in its own process, which no
+    layer can lose, is off meanwhile.
     """
     listened = get_channel_layer()
     channel_layers.set(DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer())
     try:
-        yield
+        with mock.patch("sheets.broadcast.announce.running_hub", return_value=None):
+            yield
     finally:
         channel_layers.set(DEFAULT_CHANNEL_LAYER, listened)
 

@@ -36,12 +36,19 @@ def announcement(sheet_id: int, first: int, last: int, *, inline: bool = True) -
 
 
 async def announce(sheet_id: int, message: dict[str, Any]) -> None:
-    await get_channel_layer().group_send(group_name(sheet_id), message)
+    # As sheets.broadcast.announce sends it: naming its sheet for the process's hub.
+    await get_channel_layer().group_send(group_name(sheet_id), {**message, "sheet": sheet_id})
 
 
 @pytest.fixture
 def small_frames(settings):
     settings.SHEETS_REPLAY_FRAME_SIZE = 3
+
+
+@pytest.fixture(autouse=True)
+def no_head_checks(settings):
+    """Leave the lost announcements to the paths under test here: the hub's own checks have theirs (test_hub.py)."""
+    settings.SHEETS_LIVE_CHECK_SECONDS = 3600
 
 
 async def test_next_live_message_after_a_lost_one_brings_the_missing_events_from_the_ledger(

@@ -65,7 +65,7 @@ def test_revoke_announces_after_commit(make_sheet, alice, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert revoke(sheet=sheet, username=alice.username)
     assert len(callbacks) == 1
-    assert next_message() == {"type": "sheet.access"}
+    assert next_message() == {"type": "sheet.access", "sheet": sheet.pk}
     assert not Membership.objects.filter(sheet=sheet, user=alice).exists()
 
 
@@ -79,7 +79,7 @@ def test_the_admin_delete_of_a_membership_announces_it(client, make_user, make_s
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/admin/sheets/membership/{membership.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
-    assert next_message() == {"type": "sheet.access"}
+    assert next_message() == {"type": "sheet.access", "sheet": sheet.pk}
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
@@ -119,7 +119,7 @@ def test_removing_a_membership_inline_on_the_sheet_page_announces_it(client, mak
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/admin/sheets/sheet/{sheet.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
-    assert next_message() == {"type": "sheet.access"}
+    assert next_message() == {"type": "sheet.access", "sheet": sheet.pk}
     assert list(Membership.objects.filter(sheet=sheet).values_list("user_id", flat=True)) == [alice.pk]
 
 
@@ -130,4 +130,6 @@ async def test_an_announcement_from_sync_code_on_a_running_loop_is_scheduled_the
     channel = await fresh_channel_layer.new_channel()
     await fresh_channel_layer.group_add(group_name(987654), channel)
     notify_sheet_from_sync(sheet_id=987654, message={"type": "sheet.access"}, what="a test")
-    assert await asyncio.wait_for(fresh_channel_layer.receive(channel), timeout=TIMEOUT) == {"type": "sheet.access"}
+    assert await asyncio.wait_for(fresh_channel_layer.receive(channel), timeout=TIMEOUT) == {
+        "type": "sheet.access", "sheet": 987654
+    }
