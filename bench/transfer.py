@@ -2,7 +2,8 @@
 
 The sheet is R rows x 26 columns with one cell in ten filled (R =
 BENCH_TRANSFER_ROWS, default 1,000,000; ``--quick`` 10,000). The import goes through sheets.imports (read, judge,
-then the one write path in edits of 1,000 changes); the exports through
+then the one write path in edits of 1,000 changes, committed EDITS_PER_COMMIT edits at a time while the sheet is
+hidden); the exports through
 sheets.web.sheet_files, a window of rows at a time from the ledger. The
 baselines, in the same run: COPY of the same CSV into a scratch table (the
 floor of getting the cells into the database) and COPY of the cells table

@@ -35,12 +35,13 @@ class NewSheetForm(forms.ModelForm):
 
 @admin.register(Sheet)
 class SheetAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "head", "created_at")
+    list_display = ("name", "title", "state", "head", "created_at")
     list_select_related = ("stream",)
     search_fields = ("name", "title")
     # The stream's head and hash are the end of the ledger's chain, written
     # only by the ledger under its row lock; they are shown, never edited.
-    readonly_fields = ("stream", "head", "created_at")
+    # An import's state is sheets.imports' to move: READY only with its last chunk.
+    readonly_fields = ("stream", "head", "created_at", "state", "rows_imported")
     inlines = (MembershipInline,)
 
     @admin.display(description="head")

@@ -1,12 +1,24 @@
 """A new sheet from a CSV or XLSX file: read it whole and judge it, then create the sheet and append its cells.
 
 Reading comes first and writes nothing: a file that cannot be read, or
-that would not fit a sheet, is refused before any sheet exists. Then one
-transaction creates the sheet, sized to fit, with the importer as its
-owner, and appends the non-empty cells through the one write path
+that would not fit a sheet, is refused before any sheet exists. Then the
+sheet is created, sized to fit, with the importer as its owner, and its
+non-empty cells are appended through the one write path
 (sheets.writes.edits), in edits of at most SHEETS_MAX_CHANGES changes made
-by the importer, so the ledger tells who brought them in. If anything
-fails midway the transaction takes the sheet with it.
+by the importer, so the ledger tells who brought them in.
+
+A large file is appended in chunks, one transaction each (EDITS_PER_COMMIT
+edits): in one transaction a million-row file spent longer in COMMIT,
+checking the deferred foreign keys of millions of rows, than in appending
+them (docs/benchmarks.md, "Transfer"). Meanwhile the sheet is IMPORTING,
+which every read, page, socket and list treats as absent
+(sheets.selectors.get_sheet); the transaction of the last chunk makes it
+READY, so no one ever sees half a file. The first chunk commits with the
+sheet: a failure there leaves nothing and the name free. A failure after
+it cannot take the committed events back (the database refuses DELETE on
+the ledger, and every event's hash includes the sheet's name), so the
+sheet is marked FAILED: hidden for good, its partial ledger intact and
+verifiable, its name taken.
 """
 
 from __future__ import annotations
@@ -14,24 +26,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import logging
 import uuid
 import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.transaction import TransactionManagementError
 
 from ledger.values import is_storable
 from sheets.exceptions import ImportRefused, ImportTooLarge
-from sheets.models import Sheet
+from sheets.models import Sheet, SheetState
 from sheets.services import create_sheet
 from sheets.writes.edits import Change, EditRequest, append_edits
 
 # The most a file may weigh (docs/protocol.md, section 10).
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
-# Edits appended per call of the write path: one transaction holds them all anyway.
+# Edits appended per call of the write path: the events of one call are built at once.
 REQUESTS_PER_CALL = 10
+# Edits per transaction (SHEETS_IMPORT_EDITS_PER_COMMIT, if set, overrides it): see import_sheet.
+EDITS_PER_COMMIT = 100
+
+logger = logging.getLogger(__name__)
 
 
 Grid = list[list[str]]
@@ -129,21 +148,65 @@ def _judge(grid: Grid) -> None:
 
 
 def import_sheet(*, name: str, title: str, owner: Any, grid: Grid) -> Sheet:
-    """Create the sheet, sized to fit ``grid`` (at least 1 x 1), and append its non-empty cells as ``owner``."""
+    """Create the sheet, sized to fit ``grid`` (at least 1 x 1), and append its non-empty cells as ``owner``.
+
+    A file of one chunk is one transaction, as any write. A larger one is
+    appended a chunk per transaction while the sheet is IMPORTING (hidden),
+    and its last chunk makes it READY in the same commit.
+    """
     rows = max(1, len(grid))
     cols = max(1, max((len(row) for row in grid), default=0))
+    chunks = _chunks(_edits(grid), max(1, getattr(settings, "SHEETS_IMPORT_EDITS_PER_COMMIT", EDITS_PER_COMMIT)))
+    chunk, upcoming = next(chunks, []), next(chunks, None)
     with transaction.atomic():
-        sheet = create_sheet(name=name, title=title, rows=rows, cols=cols, owner_username=owner.get_username())
-        batch: list[EditRequest] = []
-        for changes in _edits(grid):
-            batch.append(EditRequest(user=owner, client_event_id=uuid.uuid4(), changes=changes))
-            if len(batch) == REQUESTS_PER_CALL:
-                _append(sheet, batch)
-                batch = []
-        if batch:
-            _append(sheet, batch)
+        # The first chunk commits with the sheet: if it fails, nothing is left and the name is free.
+        state = SheetState.READY if upcoming is None else SheetState.IMPORTING
+        sheet = create_sheet(name=name, title=title, rows=rows, cols=cols, owner_username=owner.get_username(), state=state)
+        append_chunk(sheet_id=sheet.pk, owner=owner, edits=chunk, rows_done=rows if upcoming is None else None)
+    try:
+        while upcoming is not None:
+            chunk, upcoming = upcoming, next(chunks, None)
+            with transaction.atomic():
+                append_chunk(sheet_id=sheet.pk, owner=owner, edits=chunk, rows_done=rows if upcoming is None else None)
+    except Exception:
+        _mark_failed(sheet_id=sheet.pk)
+        raise
     # Read again: the stream's head moved with every append.
     return Sheet.objects.select_related("stream").get(pk=sheet.pk)
+
+
+def append_chunk(*, sheet_id: int, owner: Any, edits: list[list[Change]], rows_done: int | None) -> None:
+    """Append one chunk's edits through the write path; with ``rows_done``, the last chunk: the sheet is READY."""
+    for start in range(0, len(edits), REQUESTS_PER_CALL):
+        requests = [
+            EditRequest(user=owner, client_event_id=uuid.uuid4(), changes=changes)
+            for changes in edits[start:start + REQUESTS_PER_CALL]
+        ]
+        # No announcement: no socket can be on a sheet that is not READY, nor on one created in this transaction.
+        for outcome in append_edits(sheet_id=sheet_id, requests=requests, announce=False):
+            if isinstance(outcome, Exception):
+                # Judged above, so only a bug gets here: this chunk rolls back, and the import fails.
+                raise ImportRefused(f"a cell of the file was refused: {outcome}")
+    if rows_done is not None:
+        Sheet.objects.filter(pk=sheet_id).update(state=SheetState.READY, rows_imported=rows_done)
+    elif edits:
+        # The row of the chunk's last cell may go on in the next chunk: the rows before it are done.
+        Sheet.objects.filter(pk=sheet_id).update(rows_imported=edits[-1][-1].row or 0)
+
+
+def _mark_failed(*, sheet_id: int) -> None:
+    """Leave a sheet whose import failed after its first commit hidden for good (its events cannot be deleted)."""
+    try:
+        with transaction.atomic():
+            Sheet.objects.filter(pk=sheet_id, state=SheetState.IMPORTING).update(state=SheetState.FAILED)
+    except (DatabaseError, TransactionManagementError):
+        # Stuck IMPORTING instead: hidden just the same, and the import's own error is the one to raise.
+        logger.exception("the failed import of sheet %s could not be marked failed", sheet_id)
+
+
+def _chunks(edits: Iterator[list[Change]], size: int) -> Iterator[list[list[Change]]]:
+    while chunk := list(itertools.islice(edits, size)):
+        yield chunk
 
 
 def _edits(grid: Grid) -> Iterator[list[Change]]:
@@ -158,10 +221,3 @@ def _edits(grid: Grid) -> Iterator[list[Change]]:
                     changes = []
     if changes:
         yield changes
-
-
-def _append(sheet: Sheet, requests: list[EditRequest]) -> None:
-    for outcome in append_edits(sheet_id=sheet.pk, requests=requests):
-        if isinstance(outcome, Exception):
-            # Judged above, so only a bug gets here: roll the whole import back.
-            raise ImportRefused(f"a cell of the file was refused: {outcome}")

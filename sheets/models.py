@@ -15,6 +15,16 @@ MAX_COLS = 18_278  # A..ZZZ
 MAX_STRUCTURE_IDS = 10_000
 
 
+class SheetState(models.TextChoices):
+    READY = "ready", "ready"
+    # Being filled from a file in several transactions (sheets.imports): no
+    # read, page, socket or list sees it until its last chunk commits.
+    IMPORTING = "importing", "importing"
+    # An import that failed after its first commit: its events stay (the
+    # ledger refuses DELETE), the sheet stays hidden and keeps its name.
+    FAILED = "failed", "failed"
+
+
 class Sheet(models.Model):
     name = models.CharField(max_length=64, unique=True, validators=[RegexValidator(SHEET_NAME_PATTERN)])
     title = models.CharField(max_length=200, blank=True)
@@ -22,6 +32,9 @@ class Sheet(models.Model):
     # rows and columns it was created with (the order projection has them now).
     stream = models.OneToOneField("ledger.Stream", on_delete=models.PROTECT, related_name="sheet")
     created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=SheetState.choices, default=SheetState.READY)
+    # While importing: the rows of the file whose cells are committed (a progress figure).
+    rows_imported = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

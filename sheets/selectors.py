@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import F
 
 from sheets.exceptions import SheetNotFound, UserNotFound
-from sheets.models import EDIT_ROLES, ApiToken, Membership, Role, Sheet
+from sheets.models import EDIT_ROLES, ApiToken, Membership, Role, Sheet, SheetState
 
 
 def get_user(*, username: str) -> Any:
@@ -24,10 +24,17 @@ def get_user(*, username: str) -> Any:
 
 
 def get_sheet(*, name: str) -> Sheet:
+    """Return the ready sheet of that name; raise SheetNotFound, also for one still importing or failed."""
     try:
-        return Sheet.objects.select_related("stream").get(name=name)
+        sheet = Sheet.objects.select_related("stream").get(name=name)
     except Sheet.DoesNotExist:
         raise SheetNotFound(f"no sheet named {name!r}") from None
+    # Half a file is no sheet: every read, page and socket finds it absent until its import commits whole.
+    if sheet.state == SheetState.IMPORTING:
+        raise SheetNotFound(f"sheet {name!r} is being imported; it opens when the import is done")
+    if sheet.state == SheetState.FAILED:
+        raise SheetNotFound(f"no sheet named {name!r}: its import failed")
+    return sheet
 
 
 def role_for(*, user: AbstractBaseUser | AnonymousUser, sheet_id: int) -> Role | None:
@@ -59,11 +66,21 @@ def can_edit(role: Role | None) -> bool:
 
 def sheets_for(*, user: AbstractBaseUser) -> list[tuple[Sheet, Role]]:
     """Return the sheets the user may at least view, by name, each with the user's role, in one query."""
-    sheets = Sheet.objects.select_related("stream").order_by("name")
+    sheets = Sheet.objects.select_related("stream").filter(state=SheetState.READY).order_by("name")
     if getattr(user, "is_superuser", False):
         return [(sheet, Role.OWNER) for sheet in sheets]
     members = sheets.filter(memberships__user_id=user.pk).annotate(role=F("memberships__role"))
     return [(sheet, Role(sheet.role)) for sheet in members]
+
+
+def imports_of(*, user: AbstractBaseUser) -> list[Sheet]:
+    """Return the sheets the user is importing, or whose import failed, by name (they are in no other list)."""
+    return list(
+        Sheet.objects.select_related("stream")
+        .exclude(state=SheetState.READY)
+        .filter(memberships__user_id=user.pk, memberships__role=Role.OWNER)
+        .order_by("name")
+    )
 
 
 def tokens_for(*, user: AbstractBaseUser) -> list[ApiToken]:

@@ -13,14 +13,20 @@ from django.db import IntegrityError, transaction
 from ledger.services import create_stream
 from sheets.broadcast.announce import notify_sheet_from_sync
 from sheets.exceptions import LastOwner, MemberNotFound, NameTaken, NotOwner, SheetError
-from sheets.models import Membership, Role, Sheet
+from sheets.models import Membership, Role, Sheet, SheetState
 from sheets.selectors import get_user, role_for
 
 
 @transaction.atomic
 def check_new_name(*, name: str, title: str = "") -> Sheet:
     """Return an unsaved sheet of that name and title; raise NameTaken, or SheetError for a malformed one."""
-    if Sheet.objects.filter(name=name).exists():
+    taken = Sheet.objects.filter(name=name).values_list("state", flat=True).first()
+    if taken == SheetState.FAILED:
+        # Its partial ledger stays (events are never deleted) under this name, which every event's hash includes.
+        raise NameTaken(f"a sheet named {name!r} was being imported and its import failed; the name cannot be used again")
+    if taken == SheetState.IMPORTING:
+        raise NameTaken(f"a sheet named {name!r} is being imported")
+    if taken is not None:
         raise NameTaken(f"a sheet named {name!r} already exists")
     sheet = Sheet(name=name, title=title or name)
     try:
@@ -30,14 +36,18 @@ def check_new_name(*, name: str, title: str = "") -> Sheet:
     return sheet
 
 
-def create_sheet(*, name: str, rows: int, cols: int, title: str = "", owner_username: str | None = None) -> Sheet:
-    """Create an empty sheet of ``rows`` x ``cols``, optionally with an owner.
+def create_sheet(
+    *, name: str, rows: int, cols: int, title: str = "", owner_username: str | None = None,
+    state: SheetState = SheetState.READY,
+) -> Sheet:
+    """Create an empty sheet of ``rows`` x ``cols``, optionally with an owner (``state``: see sheets.imports).
 
     Its rows and columns get implicit ids (r0, r1, … and c0, c1, …) and no
     event: a million-row sheet costs its stream two numbers.
     """
     owner = get_user(username=owner_username) if owner_username else None
     sheet = check_new_name(name=name, title=title)
+    sheet.state = state
     problems = [
         f"{noun}: must be from 1 to {limit:,}, got {count}"
         for noun, count, limit in (("rows", rows, settings.SHEETS_MAX_ROWS), ("cols", cols, settings.SHEETS_MAX_COLS))

@@ -5,19 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 from projections.selectors import sizes
 from sheets.imports import import_sheet, read_upload
 from sheets.models import Role, Sheet
-from sheets.selectors import members_of, sheets_for
+from sheets.selectors import imports_of, members_of, sheets_for
 from sheets.services import check_new_name, create_sheet, remove_member, set_role
 from sheets.web.access import sheet_access
 from sheets.web.api.schemas import Error, Member, MemberList, NewSheet, RoleIn, SheetList, SheetOut
 
 router = Router(tags=["sheets and members"])
+
+
+class ImportOut(Schema):
+    name: str
+    title: str
+    state: str = Field(description="importing, or failed (the name stays taken: its partial ledger is kept)")
+    row_count: int = Field(description="the rows of the file")
+    rows_imported: int = Field(description="the rows whose cells are committed so far")
+
+
+class SheetCatalog(SheetList):
+    importing: list[ImportOut] = Field(
+        default_factory=list, description="your imports that are not sheets yet; they are in no other list and open nowhere"
+    )
 
 
 def _listed(entries: list[tuple[Sheet, Role]]) -> list[dict[str, Any]]:
@@ -29,9 +43,14 @@ def _listed(entries: list[tuple[Sheet, Role]]) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/sheets/", url_name="api-sheets", response={200: SheetList, 401: Error}, summary="The sheets you have a role on")
+@router.get("/sheets/", url_name="api-sheets", response={200: SheetCatalog, 401: Error}, summary="The sheets you have a role on")
 def sheet_list(request: HttpRequest) -> dict[str, Any]:
-    return {"sheets": _listed(sheets_for(user=request.user))}
+    importing = [
+        {"name": sheet.name, "title": sheet.title, "state": sheet.state, "row_count": sheet.stream.rows,
+         "rows_imported": sheet.rows_imported}
+        for sheet in imports_of(user=request.user)
+    ]
+    return {"sheets": _listed(sheets_for(user=request.user)), "importing": importing}
 
 
 _NEW_SHEET_BODY = {
