@@ -22,6 +22,7 @@ BENCHES = {
     "rebuild": "bench.rebuild",
     "structure": "bench.structure",
     "transfer": "bench.transfer",
+    "grid": "bench.grid",
 }
 
 

@@ -21,6 +21,7 @@ EXPECTED_KEYS = {
     "structure": {"create_s", "create_events", "insert_ms", "delete_ms", "ws_insert_ms", "ws_delete_ms",
                   "mix_events_ratio", "mix_edits_ratio", "edit_fresh_ms", "edit_restructured_ms", "edit_ratio"},
     "transfer": {"cells", "import_s", "raw_import_s", "export_csv_s", "export_xlsx_s", "raw_export_s", "export_csv_mib"},
+    "grid": {"load_small_s", "load_big_s", "ratio", "scroll_s", "heap_mib", "typing_ms"},
 }
 
 
