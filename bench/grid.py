@@ -1,30 +1,26 @@
-"""grid: the grid page in Chromium (Playwright) against one daphne: time to live, a jump to the end, heap, typing.
+"""grid: the grid page in Chromium (Playwright) against one daphne: time to live, Ctrl+End, heap, typing.
 
 Sheets of 1,000, 100,000 and 1,000,000 rows x 26 columns (``--quick``:
-1,000 and 20,000, one load each) with one cell in ten filled, spread over
-the whole sheet: row r has a value in column c when (c + 3r) % 10 == 0, so
-row 0 has columns A, K and U and the last row of each sheet columns D, N
-and X. Each sheet is seeded once through the one write path (append_edits,
-edits of 1,000 changes, ten edits per transaction) and loaded 5 times, each
-time in a fresh page of one logged-in context (one load of the small sheet
-first warms the HTTP cache), 1200 x 720:
+1,000 and 20,000, one load each), one cell in ten filled all over: row r
+has a value in column c when (c + 3r) % 10 == 0 (row 0: A, K, U; each
+sheet's last row: D, N, X). Each is seeded once through append_edits (edits
+of 1,000 changes, ten per call) and loaded 5 times, each in a new 1200 x 720
+page of one logged-in context (a first load warms the HTTP cache):
 
-- load: from navigation start (performance.timeOrigin) until the status is
-  live and the first filled cell of row 0 is drawn with its value; the
-  page's clock, checked at every DOM mutation and animation frame.
-- heap: V8's used heap after that load and a forced garbage collection (CDP
+- load: navigation start → the status is live and row 0's first value is
+  drawn (the page's clock, checked at each DOM mutation and frame); split
+  into the HTML, the cells API request, the socket, live and drawn, with
+  Chrome's Performance.getMetrics (script, layout, style, task time).
+- heap: V8's used heap after the load and a forced GC (CDP
   HeapProfiler.collectGarbage, then Runtime.getHeapUsage), MiB.
-- scroll: select(0, 0) and Ctrl+End, from the End keydown until the last
-  row is held and its last filled cell is drawn.
-- typing: two users in two contexts open the 1,000-row sheet (and, in the
-  full run, the 1,000,000-row one, at its middle row); A types a value into
-  a cell and presses Enter, and the time runs from A's Enter keydown to B's
-  getCell() having it and B's grid drawing it, on the two pages' clocks
-  (timeOrigin + now, one machine); median of 20.
-
-The table also splits each load: the page's HTML, the cells API request
-(start, end, bytes), live, drawn, and Chrome's Performance.getMetrics
-(script, layout, style recalculation and task time of the page).
+- scroll: select(0, 0), Ctrl+End; End's keydown → the last row is held and
+  its last value drawn.
+- typing: two users in two contexts on the 1,000-row sheet (and, in the
+  full run, the 1,000,000-row one at its middle row): A types into a cell
+  and presses Enter; A's Enter keydown → B's getCell() has the value and
+  B's grid draws it, on the pages' clocks (timeOrigin + now, one machine),
+  median of 20; split at A's send, B's receipt and A's ack, beside the
+  server's append histogram and the same edit from a Python protocol client.
 """
 
 from __future__ import annotations
@@ -34,8 +30,9 @@ import json
 import os
 import sys
 import time
+import urllib.request
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,57 +61,57 @@ QUICK = Plan(sizes=(1_000, 20_000), loads=1, typing_sizes=(1_000,), keystrokes=5
 
 # Installed in every page before its scripts: a keydown clock and until(check) → the page's time once check() holds.
 PAGE_HELPERS = """
-window.__bench = {
-  keyAt: null,
-  until(check, timeoutMs) {
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const observer = new MutationObserver(() => attempt());
-      const timer = setTimeout(() => finish(null), timeoutMs);
-      function finish(at) {
-        done = true;
-        observer.disconnect();
-        clearTimeout(timer);
-        if (at === null) reject(new Error("condition not met in " + timeoutMs + " ms"));
-        else resolve(at);
-      }
-      function attempt() {
-        if (done) return true;
-        let ok = false;
-        try { ok = check(); } catch (error) { ok = false; }
-        if (ok) finish(performance.now());
-        return ok;
-      }
-      const frame = () => { if (!attempt()) requestAnimationFrame(frame); };
-      observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
-      frame();
-    });
-  },
-  drawn(row, col, text) {
-    const node = document.querySelector(`#grid .ls-row-${row} > .slick-cell.l${col + 1}`);
-    return node !== null && !node.classList.contains("ls-loading") && node.textContent === text;
-  },
-  live() {
-    return Boolean(window.ledgersheet) && ledgersheet.status === "live";
-  },
-};
-document.addEventListener("keydown", () => { window.__bench.keyAt = performance.now(); }, true);
-// The last time a frame of each type went out or came in ("out:edit", "in:ack"), and the socket's open.
-window.__benchMarks = {};
-const mark = (name) => { window.__benchMarks[name] = performance.now(); };
-const frameType = (data) => { try { return JSON.parse(data).type; } catch (error) { return "?"; } };
-window.WebSocket = class extends window.WebSocket {
-  constructor(...args) {
-    super(...args);
-    mark("ws");
-    this.addEventListener("open", () => mark("open"));
-    this.addEventListener("message", (event) => mark("in:" + frameType(event.data)));
-  }
-  send(data) {
-    mark("out:" + frameType(data));
-    return super.send(data);
-  }
-};
+(() => {
+  window.__bench = {
+    keyAt: null,
+    until(check, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        let done = false;
+        const observer = new MutationObserver(() => attempt());
+        const timer = setTimeout(() => finish(null), timeoutMs);
+        function finish(at) {
+          done = true;
+          observer.disconnect();
+          clearTimeout(timer);
+          if (at === null) reject(new Error(`condition not met in ${timeoutMs} ms`));
+          else resolve(at);
+        }
+        function attempt() {
+          if (done) return true;
+          let ok = false;
+          try { ok = check(); } catch (error) { ok = false; }
+          if (ok) finish(performance.now());
+          return ok;
+        }
+        const frame = () => { if (!attempt()) requestAnimationFrame(frame); };
+        observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+        frame();
+      });
+    },
+    drawn(row, col, text) {
+      const node = document.querySelector(`#grid .ls-row-${row} > .slick-cell.l${col + 1}`);
+      return node !== null && !node.classList.contains("ls-loading") && node.textContent === text;
+    },
+    live: () => Boolean(window.ledgersheet) && ledgersheet.status === "live",
+  };
+  document.addEventListener("keydown", () => { __bench.keyAt = performance.now(); }, true);
+  // When a frame of each type last went out or came in ("out:edit", "in:ack"), and the socket's creation and open.
+  const marks = window.__benchMarks = {};
+  const mark = (name) => { marks[name] = performance.now(); };
+  const type = (data) => { try { return JSON.parse(data).type; } catch (error) { return "?"; } };
+  window.WebSocket = class extends window.WebSocket {
+    constructor(...args) {
+      super(...args);
+      mark("ws");
+      this.addEventListener("open", () => mark("open"));
+      this.addEventListener("message", (event) => mark(`in:${type(event.data)}`));
+    }
+    send(data) {
+      mark(`out:${type(data)}`);
+      return super.send(data);
+    }
+  };
+})();
 """
 
 # Started by an init script of the page that is timed: the first moments it is live, drawn, and both.
@@ -139,7 +136,7 @@ LOAD_SPLIT = """
   return {
     html_ms: nav.responseEnd, dom_ms: nav.domContentLoadedEventEnd,
     cells_start_ms: first ? first.startTime : NaN, cells_end_ms: first ? first.responseEnd : NaN,
-    cells_kib: cells.reduce((sum, e) => sum + e.encodedBodySize, 0) / 1024, requests: cells.length,
+    cells_kib: cells.reduce((sum, e) => sum + e.encodedBodySize, 0) / 1024,
     socket_ms: __benchMarks.ws, open_ms: __benchMarks.open, live_ms: __benchMarks.live, drawn_ms: __benchMarks.drawn,
     memory_mib: performance.memory.usedJSHeapSize / 2 ** 20,
   };
@@ -159,31 +156,36 @@ def _progress(what: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
 
 
-def seed(sheet: Any, user: Any, rows: int) -> tuple[int, float]:
-    """Fill one cell in ten through append_edits; return (cells, seconds)."""
-    from sheets.writes.edits import Change, EditRequest, append_edits
+def _edits(user: Any, rows: int) -> Iterator[Any]:
+    """The seed's edits, CHANGES_PER_EDIT changes each, by position, row by row."""
+    from sheets.writes.edits import Change, EditRequest
 
-    started, batch, changes, cells = time.perf_counter(), [], [], 0
-
-    def flush_edits(final: bool) -> None:
-        nonlocal batch
-        if batch and (final or len(batch) == EDITS_PER_CALL):
-            append_edits(sheet_id=sheet.pk, requests=batch)
-            batch = []
-
+    changes = []
     for row in range(rows):
         for col in filled_cols(row):
             changes.append(Change(row=row, col=col, value=value(row, col)))
             if len(changes) == CHANGES_PER_EDIT:
-                batch.append(EditRequest(user=user, client_event_id=uuid.uuid4(), changes=changes))
-                cells, changes = cells + len(changes), []
-                flush_edits(False)
-                if cells % 500_000 == 0:
-                    _progress(f"seeded {cells:,} cells, {cells / (time.perf_counter() - started):,.0f}/s")
+                yield EditRequest(user=user, client_event_id=uuid.uuid4(), changes=changes)
+                changes = []
     if changes:
-        batch.append(EditRequest(user=user, client_event_id=uuid.uuid4(), changes=changes))
-        cells += len(changes)
-    flush_edits(True)
+        yield EditRequest(user=user, client_event_id=uuid.uuid4(), changes=changes)
+
+
+def seed(sheet: Any, user: Any, rows: int) -> tuple[int, float]:
+    """Fill one cell in ten through append_edits, EDITS_PER_CALL edits a call; return (cells, seconds)."""
+    from sheets.writes.edits import append_edits
+
+    started, cells, batch = time.perf_counter(), 0, []
+    for edit in _edits(user, rows):
+        batch.append(edit)
+        cells += len(edit.changes)
+        if len(batch) == EDITS_PER_CALL:
+            append_edits(sheet_id=sheet.pk, requests=batch)
+            batch = []
+        if cells % 500_000 == 0:
+            _progress(f"seeded {cells:,} cells, {cells / (time.perf_counter() - started):,.0f}/s")
+    if batch:
+        append_edits(sheet_id=sheet.pk, requests=batch)
     return cells, time.perf_counter() - started
 
 
@@ -235,11 +237,9 @@ def load_once(context: Any, url: str, rows: int) -> dict[str, float]:
     page = _new_page(context, LOAD_WATCH % (json.dumps([*first, value(*first)]), WAIT_MS))
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
-    started = time.perf_counter()
     page.goto(url, wait_until="commit")
     load_ms = page.evaluate("window.__benchLoaded")
-    wall_s = time.perf_counter() - started
-    figures: dict[str, float] = {"load_s": load_ms / 1000, "wall_s": wall_s, **page.evaluate(LOAD_SPLIT)}
+    figures: dict[str, float] = {"load_s": load_ms / 1000, **page.evaluate(LOAD_SPLIT)}
     figures.update(_metrics(cdp))
     cdp.send("HeapProfiler.collectGarbage")
     figures["heap_mib"] = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
@@ -256,6 +256,14 @@ def load_once(context: Any, url: str, rows: int) -> dict[str, float]:
     return figures
 
 
+def _appends(base_url: str) -> tuple[float, float]:
+    """The server's ledgersheet_append_seconds histogram: (sum, count), edit received → committed."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    got = {line.split()[0]: float(line.split()[1]) for line in lines if line.startswith("ledgersheet_append_seconds_")}
+    return got.get("ledgersheet_append_seconds_sum", 0.0), got.get("ledgersheet_append_seconds_count", 0.0)
+
+
 def typing(browser: Browser, url: str, sessions: Sequence[str], row: int, keystrokes: int) -> dict[str, float]:
     """A types into (row, 1) and presses Enter; B watches: A's Enter → B has and draws it, ms (the pages' clocks)."""
     contexts = [browser.context(s) for s in sessions]
@@ -265,6 +273,7 @@ def typing(browser: Browser, url: str, sessions: Sequence[str], row: int, keystr
         split: dict[str, list[float]] = {}
         b.evaluate("([row, col]) => ledgersheet.select(row, col)", [row, col])
         b.wait_for_function("row => ledgersheet.isLoaded(row)", arg=row, timeout=WAIT_MS)
+        appends = _appends(browser.base_url)
         for i in range(keystrokes):
             text = f"typed {i}"
             a.evaluate("([row, col]) => ledgersheet.select(row, col)", [row, col])
@@ -286,7 +295,9 @@ def typing(browser: Browser, url: str, sessions: Sequence[str], row: int, keystr
             for key, ms in (("enter_send", sent - enter), ("send_receive", received - sent),
                             ("receive_drawn", seen - received), ("send_ack", acked - sent)):
                 split.setdefault(key, []).append(ms)
+        total, count = (after - before for after, before in zip(_appends(browser.base_url), appends, strict=True))
         return {"typing_ms": median(latencies), "typing_max_ms": max(latencies), "typing_wall_ms": median(walls),
+                "server_append_ms": total / count * 1000 if count else float("nan"),
                 **{f"{key}_ms": median(values) for key, values in split.items()}}
     finally:
         for context in contexts:
@@ -377,9 +388,10 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     print_table(f"grid: typing, A's Enter → B has and draws the value, {plan.keystrokes} keystrokes, median ms"
                 " (the pages' clocks; by the bench's: Enter sent → B's answer read)",
                 ["sheet", "Enter → drawn in B", "max", "by the bench's clock", "Enter → edit sent", "sent → B receives",
-                 "B receives → drawn", "sent → A's ack"],
+                 "B receives → drawn", "sent → A's ack", "server: received → committed (mean)"],
                 [(f"{rows:,} rows", *(t[key] for key in ("typing_ms", "typing_max_ms", "typing_wall_ms", "enter_send_ms",
-                                                        "send_receive_ms", "receive_drawn_ms", "send_ack_ms")))
+                                                        "send_receive_ms", "receive_drawn_ms", "send_ack_ms",
+                                                        "server_append_ms")))
                  for rows, t in typed.items()])
     print(f"(the same edit from a Python protocol client on the {small:,}-row sheet: send → ack"
           f" {sockets['socket_ack_ms']:.1f} ms, send → a second client has it {sockets['socket_delivered_ms']:.1f} ms)")
