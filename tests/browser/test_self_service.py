@@ -250,7 +250,7 @@ def test_upload_progress_then_the_import_count_then_the_sheet(window, server, ma
 
 
 def test_the_upload_shows_its_percent(window, server, make_user, tmp_path):
-    """A file of some size: the bar and the percent move with what the browser has sent."""
+    """The bar and the percent follow what the browser has sent (over loopback it is 0%, then 100% at once)."""
     owner = make_user()
     name = unique("sized")
     path = tmp_path / "sized.csv"
