@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, models
 
@@ -60,7 +61,7 @@ def create_stream(*, name: str, rows: int = 0, cols: int = 0) -> Stream:
     return Stream.objects.create(name=name, rows=rows, cols=cols)
 
 
-def lock_stream(*, stream_id: int) -> Stream:
+def lock_stream(*, stream_id: int | models.QuerySet[Any, Any]) -> Stream:
     """Return the stream with its row locked until the end of the caller's transaction.
 
     The lock serialises appends to one stream: seqs are then handed out in
@@ -68,8 +69,11 @@ def lock_stream(*, stream_id: int) -> Stream:
     smaller seq committing behind it (docs/architecture.md, decision 1).
     It also makes idempotency checks race-free: two retries of one
     client_event_id queue here, and the second finds the first one's events.
+    ``stream_id`` may be a query of one stream's id (a sheet's, say): found and locked in one statement.
     """
-    return Stream.objects.select_for_update().get(pk=stream_id)
+    if isinstance(stream_id, int):
+        return Stream.objects.select_for_update().get(pk=stream_id)
+    return Stream.objects.select_for_update(of=("self",)).get(pk__in=stream_id)
 
 
 def events_for_client_ids(*, stream_id: int, client_event_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Event]]:

@@ -25,7 +25,7 @@ from sheets.broadcast.hub import group_name, running_hub
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["announce_events", "broadcast_events", "group_name", "notify_sheet", "notify_sheet_from_sync"]
+__all__ = ["announce_events_after", "broadcast_events", "group_name", "notify_sheet", "notify_sheet_from_sync"]
 
 
 async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
@@ -35,13 +35,24 @@ async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> 
     on one channel (sheets.broadcast.hub). This process's own sockets get
     it at once, without the round trip through the layer.
     """
-    layer = get_channel_layer()
-    if layer is None:
-        return
+    message = _offer_here(sheet_id=sheet_id, message=message)
+    if message is not None:
+        await _send_to_layer(sheet_id=sheet_id, message=message, what=what)
+
+
+def _offer_here(*, sheet_id: int, message: dict[str, Any]) -> dict[str, Any] | None:
+    """Give this process's sockets the message now; return it as the layer gets it (None: no layer)."""
+    if get_channel_layer() is None:
+        return None
     message = {**message, "sheet": sheet_id}
     local = running_hub()
     if local is not None:
         local.offer_local(sheet_id=sheet_id, message=message)
+    return message
+
+
+async def _send_to_layer(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
+    layer = get_channel_layer()
     try:
         await layer.group_send(group_name(sheet_id), message)
     except (ChannelFull, RedisError, OSError) as exc:
@@ -75,15 +86,37 @@ def _events_announcement(events: Sequence[Event]) -> tuple[dict[str, Any], str]:
     return events_message(events=events), f"seqs {events[0].seq}-{events[-1].seq}"
 
 
-async def announce_events(*, sheet_id: int, events: Sequence[Event]) -> None:
-    """Tell the sheet's subscribers about committed events, from the event loop; never raise."""
-    if events:
-        message, what = _events_announcement(events)
-        await notify_sheet(sheet_id=sheet_id, message=message, what=what)
+def announce_events_after(
+    *, sheet_id: int, events: Sequence[Event], previous: asyncio.Future[None] | None
+) -> asyncio.Future[None] | None:
+    """Announce events from the event loop without waiting for the layer: this process's sockets have them on
+    return, the other processes' copy leaves once ``previous`` (the last announcement's future) has.
+
+    What the write path calls after each commit (sheets.writes.group_commit):
+    the next batch commits while the layer's copy of this one is on its
+    way, and the copies still reach the layer in seq order. Returns the
+    future of this announcement (``previous`` when there is nothing to send).
+    """
+    if not events:
+        return previous
+    message, what = _events_announcement(events)
+    sent = _offer_here(sheet_id=sheet_id, message=message)
+    if sent is None:
+        return previous
+
+    async def send() -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        await _send_to_layer(sheet_id=sheet_id, message=sent, what=what)
+
+    task = asyncio.ensure_future(send())
+    _scheduled.add(task)
+    task.add_done_callback(_scheduled.discard)
+    return task
 
 
 def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:
-    """announce_events from synchronous code (an on-commit hook); never raise."""
+    """Announce committed events from synchronous code (an on-commit hook); never raise."""
     if events:
         message, what = _events_announcement(events)
         notify_sheet_from_sync(sheet_id=sheet_id, message=message, what=what)

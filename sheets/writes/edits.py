@@ -232,12 +232,11 @@ def append_edits(*, sheet_id: int, requests: Sequence[Request], announce: bool =
             outcomes[index] = exc
     if all(outcome is not None for outcome in outcomes):
         return [outcome for outcome in outcomes if outcome is not None]
-    sheet = Sheet.objects.get(pk=sheet_id)
     with transaction.atomic():
-        events = _Batch(sheet, requests, outcomes).append()
+        events = _Batch(sheet_id, requests, outcomes).append()
         if events:
             if announce:
-                transaction.on_commit(partial(broadcast_events, sheet_id=sheet.pk, events=events))
+                transaction.on_commit(partial(broadcast_events, sheet_id=sheet_id, events=events))
             transaction.on_commit(partial(EVENTS_APPENDED.inc, len(events)))
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -245,11 +244,12 @@ def append_edits(*, sheet_id: int, requests: Sequence[Request], announce: bool =
 class _Batch:
     """One transaction of a sheet's operations: the sheet as each of them finds it, and the events they make."""
 
-    def __init__(self, sheet: Sheet, requests: Sequence[Request], outcomes: list[Outcome | None]) -> None:
-        self.sheet = sheet
+    def __init__(self, sheet_id: int, requests: Sequence[Request], outcomes: list[Outcome | None]) -> None:
+        self.sheet_id = sheet_id
         self.requests = requests
         self.outcomes = outcomes
-        self.stream = lock_stream(stream_id=sheet.stream_id)
+        # The sheet's stream found and locked in one statement (Stream.DoesNotExist: no such sheet).
+        self.stream = lock_stream(stream_id=Sheet.objects.filter(pk=sheet_id).values("stream_id"))
         self.rows, self.cols = order_now(stream=self.stream)
         self.rows_changed = self.cols_changed = False
         # The cells read so far (absent ones are not stored), the cells this batch sets, and the deleted ids.
@@ -262,7 +262,7 @@ class _Batch:
 
     def append(self) -> list[Event]:
         waiting = [index for index, outcome in enumerate(self.outcomes) if outcome is None]
-        roles = roles_for(users=[self.requests[index].user for index in waiting], sheet_id=self.sheet.pk)
+        roles = roles_for(users=[self.requests[index].user for index in waiting], sheet_id=self.sheet_id)
         previous = events_for_client_ids(
             stream_id=self.stream.pk, client_event_ids={self.requests[index].client_event_id for index in waiting}
         )
