@@ -32,3 +32,32 @@ def one_snapshot(*, brief: bool = True) -> Iterator[None]:
             yield
     else:
         yield
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, send the block's statements without waiting for the answers that nobody reads yet.
+
+    A single-cell append is about ten short statements, and on a local
+    server each one's round trip costs more than its work. In psycopg's
+    pipeline mode a statement goes out at once and its answer is read at
+    the next fetch or sync: BEGIN travels with the first read, and the
+    writes that return nothing with COMMIT. The statements still run in
+    order in the block's transaction, and an error still raises, at the
+    latest when the block ends. What the block must not do: rely on a
+    statement's row count before the next fetch (Model.save() of an
+    existing row, update_or_create), which pipeline mode reports late.
+    Elsewhere (SQLite, a libpq without pipeline mode) the block runs as is.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if not isinstance(raw, psycopg.Connection) or not psycopg.Pipeline.is_supported():
+        yield
+        return
+    with raw.pipeline():
+        yield

@@ -126,24 +126,23 @@ def _db_type(name: str) -> str | None:
 
 
 def _insert_events(events: Sequence[Event]) -> None:
-    """Insert the events in one statement, setting their pks."""
+    """Insert the events in one statement (on PostgreSQL their pks are not read back)."""
     if connection.vendor != "postgresql":
         Event.objects.bulk_create(events)
         return
     # bulk_create prepares each value of every event through its field,
     # which dominates a large paste; PostgreSQL takes each column whole, as
-    # one array, and unnests them (docs/benchmarks.md has the figures).
+    # one array, and unnests them (docs/benchmarks.md has the figures). An
+    # event is known by its stream and seq; reading back the pks nobody uses
+    # would cost every append a round trip (ledger.db.pipelined).
     q = connection.ops.quote_name
     columns = list(RECORD_COLUMNS)
     names = ", ".join(q(column) for column in columns)
     arrays = ", ".join(f"%s::{_db_type(column)}[]" for column in columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {q(Event._meta.db_table)} (stream_id, {names}) SELECT %s, * FROM unnest({arrays})"
-            " RETURNING seq, id",
+            f"INSERT INTO {q(Event._meta.db_table)} (stream_id, {names}) SELECT %s, * FROM unnest({arrays})",
             [events[0].stream_id, *([getattr(event, column) for event in events] for column in columns)],
         )
-        ids = dict(cursor.fetchall())
     for event in events:
-        event.pk = ids[event.seq]
         event._state.adding = False

@@ -97,10 +97,14 @@ def store_order(*, stream_id: int, seq: int, hash: str, rows: Axis | None = None
     """
     for prefix, axis in ((ROW_PREFIX, rows), (COL_PREFIX, cols)):
         if axis is not None:
-            order, _ = Order.objects.update_or_create(
-                stream_id=stream_id, axis=prefix,
-                defaults={"seq": seq, "hash": hash, "count": len(axis), "runs": axis.encode()},
+            # An upsert, not update_or_create: that one reads back how many
+            # rows its UPDATE changed, which a pipelined write (ledger.db)
+            # learns only at its end.
+            (order,) = Order.objects.bulk_create(
+                [Order(stream_id=stream_id, axis=prefix, seq=seq, hash=hash, count=len(axis), runs=axis.encode())],
+                update_conflicts=True, unique_fields=["stream", "axis"], update_fields=["seq", "hash", "count", "runs"],
             )
+            assert order.pk is not None
             remember_order(stream_id=stream_id, prefix=prefix, key=(order.pk, seq, hash), axis=axis)
 
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.db import pipelined
 from ledger.hashing import COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
 from ledger.services import CellChange, StructureChange, chain_events, events_for_client_ids, lock_stream, write_events
@@ -232,7 +233,8 @@ def append_edits(*, sheet_id: int, requests: Sequence[Request], announce: bool =
             outcomes[index] = exc
     if all(outcome is not None for outcome in outcomes):
         return [outcome for outcome in outcomes if outcome is not None]
-    with transaction.atomic():
+    # Pipelined: BEGIN leaves with the lock, and the writes with COMMIT (ledger.db).
+    with pipelined(), transaction.atomic():
         events = _Batch(sheet_id, requests, outcomes).append()
         if events:
             if announce:
