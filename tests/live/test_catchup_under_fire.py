@@ -6,12 +6,19 @@ to either process, asking for a replay from a ``since`` Hypothesis also
 picks (anywhere from 0 to their last applied seq) and sometimes hanging up
 in the middle of that replay. Every client is a strict ``SheetClient``: any
 gap, duplicate or reordering fails it on the spot. At the end every client
-holds exactly the ledger, seq 1 to head, and the server's grid.
+holds exactly the ledger, seq 1 to head, and the server's grid, and it
+held the head within STALE_AFTER of the end of the run (the last write
+and the last rejoin) without asking for it
+(issue 14: the server bounds staleness, not the tab's ping).
+
+A long run (not in CI): ``LEDGERSHEET_CATCHUP_EXAMPLES=1000 pytest -s
+tests/live/test_catchup_under_fire.py`` prints how many clients were late.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +40,29 @@ WRITERS = 2
 READERS = 3
 ROWS, COLS = 12, 5
 EXAMPLE_TIMEOUT = 120.0
+# How long after the run (the last write, the last rejoin) every client must hold the head, unasked.
+STALE_AFTER = 1.0
+EXAMPLES = int(os.environ.get("LEDGERSHEET_CATCHUP_EXAMPLES", "5"))
+
+
+@dataclass
+class Staleness:
+    """Across the examples of a run: clients checked, clients late past STALE_AFTER, the latest one."""
+
+    clients: int = 0
+    late: int = 0
+    worst: float = 0.0
+
+
+STALENESS = Staleness()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def staleness_report() -> Any:
+    yield
+    print(f"\ncatch-up under fire: {EXAMPLES} examples, {STALENESS.clients} clients, "
+          f"{STALENESS.late} without the head {STALE_AFTER:.0f} s after the last write, "
+          f"the latest at {STALENESS.worst * 1000:.0f} ms")
 
 
 @dataclass(frozen=True)
@@ -180,8 +210,20 @@ async def run(plan: Plan, crew: Crew, sheet: Sheet) -> tuple[list[SheetClient], 
     rejoins = progress.rejoins_under_fire
     event("rejoins while writing: " + ("5+" if rejoins >= 5 else str(rejoins)))
     head = max(seq for writer in writers for seqs in writer.acks.values() for seq in seqs)
+    loop = asyncio.get_running_loop()
+    written = loop.time()
+    late = []
     for client in writers + readers:
         await client.stop_reading()
+        # Unasked: the live stream, or the hub's head checks when the layer lost a message.
+        try:
+            await client.wait_for_seq(head, timeout=max(written + STALE_AFTER - loop.time(), 0.001))
+        except TimeoutError:
+            late.append(f"{client.name} at seq {client.last_seq} of {head}")
+        STALENESS.worst = max(STALENESS.worst, loop.time() - written)
+    STALENESS.clients += len(writers) + len(readers)
+    STALENESS.late += len(late)
+    for client in writers + readers:
         # As a careful client does once the stream goes quiet (PROTOCOL 3.3):
         # the channel layer may drop the tail's live message, and the server
         # sends whatever this client lacks before the pong. Anything applied
@@ -189,13 +231,14 @@ async def run(plan: Plan, crew: Crew, sheet: Sheet) -> tuple[list[SheetClient], 
         assert await client.ping() == head, client.name
         assert client.last_seq == head, client.name
         await client.disconnect()
+    assert not late, f"without the head {STALE_AFTER} s after the last write: {', '.join(late)}"
     events = await asyncio.to_thread(crew.api.get_json, f"/api/sheets/{sheet.name}/events/?limit=1000")
     cells = await asyncio.to_thread(crew.api.get_json, f"/api/sheets/{sheet.name}/cells/")
     return writers + readers, events, cells
 
 
 @settings(
-    max_examples=5,
+    max_examples=EXAMPLES,
     deadline=None,
     # Shrinking would replay many multi-second examples; the failing plan is printed as drawn.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
