@@ -34,7 +34,9 @@ from tests.conftest import PASSWORD
 from tests.live.clients import SheetClient
 from tests.live.conftest import LIVE_ENV
 
-pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
+EXAMPLES = int(os.environ.get("LEDGERSHEET_CATCHUP_EXAMPLES", "5"))
+# An example takes a few seconds; a long run gets time in proportion.
+pytestmark = [pytest.mark.live, pytest.mark.timeout(max(600, EXAMPLES * 15))]
 
 WRITERS = 2
 READERS = 3
@@ -42,7 +44,6 @@ ROWS, COLS = 12, 5
 EXAMPLE_TIMEOUT = 120.0
 # How long after the run (the last write, the last rejoin) every client must hold the head, unasked.
 STALE_AFTER = 1.0
-EXAMPLES = int(os.environ.get("LEDGERSHEET_CATCHUP_EXAMPLES", "5"))
 
 
 @dataclass
