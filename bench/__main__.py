@@ -16,6 +16,7 @@ import time
 BENCHES = {
     "fanout": "bench.fanout",
     "append": "bench.append",
+    "roundtrip": "bench.roundtrip",
     "paste": "bench.paste",
     "catchup": "bench.catchup",
     "connections": "bench.connections",
