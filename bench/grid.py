@@ -358,8 +358,8 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
 
     server = env.start_daphne(name="grid")
     url = {rows: server.url(f"/sheets/{name}/") for rows, (name, _, _) in seeded.items()}
-    # Right after the seed the planner's statistics may not know the cells table's size yet (autovacuum analyzes
-    # it within minutes): the big sheet's windows as they come, then after an ANALYZE, which the pages get.
+    # Right after the seed the planner's statistics may not know the cells table's size yet (autovacuum catches up
+    # later): the big sheet's windows as they come, then after an ANALYZE, which the pages' loads get.
     big_name = seeded[max(plan.sizes)][0]
     fresh = _cells_ms(server, big_name, alice_session, max(plan.sizes))
     with connection.cursor() as cursor:
