@@ -38,6 +38,7 @@ from django.db import DatabaseError, transaction
 from django.db.transaction import TransactionManagementError
 
 from ledger.values import is_storable
+from projections.services import refresh_cell_statistics
 from sheets.exceptions import ImportRefused, ImportTooLarge
 from sheets.models import Sheet, SheetState
 from sheets.services import create_sheet
@@ -163,6 +164,7 @@ def import_sheet(*, name: str, title: str, owner: Any, grid: Grid) -> Sheet:
         state = SheetState.READY if upcoming is None else SheetState.IMPORTING
         sheet = create_sheet(name=name, title=title, rows=rows, cols=cols, owner_username=owner.get_username(), state=state)
         append_chunk(sheet_id=sheet.pk, owner=owner, edits=chunk, rows_done=rows if upcoming is None else None)
+    chunked = upcoming is not None
     try:
         while upcoming is not None:
             chunk, upcoming = upcoming, next(chunks, None)
@@ -171,6 +173,9 @@ def import_sheet(*, name: str, title: str, owner: Any, grid: Grid) -> Sheet:
     except Exception:
         _mark_failed(sheet_id=sheet.pk)
         raise
+    if chunked:
+        # A file of several chunks is a large share of the cells table: let the first viewers meet fresh statistics.
+        refresh_cell_statistics()
     # Read again: the stream's head moved with every append.
     return Sheet.objects.select_related("stream").get(pk=sheet.pk)
 
