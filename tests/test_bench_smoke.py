@@ -14,7 +14,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 EXPECTED_KEYS = {
     "fanout": {"p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "ratio_p99"},
     "append": {"edits_per_s", "raw_commits_per_s", "ratio"},
-    "roundtrip": {"round_trip_ms", "relay_round_trip_ms", "ratio", "server_append_ms", "in_process_steps_ms"},
+    "roundtrip": {"round_trip_ms", "relay_round_trip_ms", "ratio", "server_append_ms", "in_process_append_ms"},
     "paste": {"ack_ms", "delivered_ms"},
     "catchup": {"events_per_s", "raw_events_per_s", "ratio", "snapshot_ms"},
     "connections": {"kib_per_connection", "fanout_all_ms"},
