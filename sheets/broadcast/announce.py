@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from sheets.broadcast.hub import group_name, running_hub
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["announce_events_after", "broadcast_events", "group_name", "notify_sheet", "notify_sheet_from_sync"]
+__all__ = ["announce_events_now", "broadcast_events", "group_name", "notify_sheet", "notify_sheet_from_sync"]
 
 
 async def notify_sheet(*, sheet_id: int, message: dict[str, Any], what: str) -> None:
@@ -86,33 +87,41 @@ def _events_announcement(events: Sequence[Event]) -> tuple[dict[str, Any], str]:
     return events_message(events=events), f"seqs {events[0].seq}-{events[-1].seq}"
 
 
-def announce_events_after(
-    *, sheet_id: int, events: Sequence[Event], previous: asyncio.Future[None] | None
-) -> asyncio.Future[None] | None:
-    """Announce events from the event loop without waiting for the layer: this process's sockets have them on
-    return, the other processes' copy leaves once ``previous`` (the last announcement's future) has.
+# Per event loop and sheet: the last announcement whose layer copy has not left yet.
+_last_sent: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Task[None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-    What the write path calls after each commit (sheets.writes.group_commit):
-    the next batch commits while the layer's copy of this one is on its
-    way, and the copies still reach the layer in seq order. Returns the
-    future of this announcement (``previous`` when there is nothing to send).
+
+def announce_events_now(*, sheet_id: int, events: Sequence[Event]) -> None:
+    """Announce committed events from the event loop without waiting for the layer; never raise.
+
+    This process's sockets have them on return; the other processes' copy
+    leaves after the sheet's previous announcement's, so copies reach the
+    layer in seq order while the caller (sheets.writes.group_commit) already
+    commits the next batch.
     """
     if not events:
-        return previous
+        return
     message, what = _events_announcement(events)
     sent = _offer_here(sheet_id=sheet_id, message=message)
     if sent is None:
-        return previous
+        return
+    pending = _last_sent.setdefault(asyncio.get_running_loop(), {})
+    previous = pending.get(sheet_id)
 
     async def send() -> None:
         if previous is not None:
             await asyncio.shield(previous)
         await _send_to_layer(sheet_id=sheet_id, message=sent, what=what)
 
-    task = asyncio.ensure_future(send())
-    _scheduled.add(task)
-    task.add_done_callback(_scheduled.discard)
-    return task
+    task = pending[sheet_id] = asyncio.ensure_future(send())
+
+    def done(finished: asyncio.Task[None]) -> None:
+        if pending.get(sheet_id) is finished:
+            del pending[sheet_id]
+
+    task.add_done_callback(done)
 
 
 def broadcast_events(*, sheet_id: int, events: Sequence[Event]) -> None:

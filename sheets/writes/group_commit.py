@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from sheets.broadcast.announce import announce_events_after
+from sheets.broadcast.announce import announce_events_now
 from sheets.exceptions import EditRejected
 from sheets.writes.edits import AppendResult, Outcome, Request, append_edits
 
@@ -32,10 +32,6 @@ from sheets.writes.edits import AppendResult, Outcome, Request, append_edits
 BATCH_MAX_CHANGES = 2_000
 
 _pool: ThreadPoolExecutor | None = None
-# Each sheet's last announcement until its copy has gone to the layer.
-_announcing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Future[None]]] = (
-    weakref.WeakKeyDictionary()
-)
 _appenders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, SheetAppender]] = (
     weakref.WeakKeyDictionary()
 )
@@ -90,23 +86,6 @@ class SheetAppender:
             self.task = asyncio.ensure_future(self._drain())
         return await future
 
-    def _announce(self, events: list[Any]) -> None:
-        # Per sheet and loop, not per appender: an appender ends when its
-        # queue is empty, and the next one's first copy must still follow
-        # the last one's.
-        pending = _announcing.setdefault(asyncio.get_running_loop(), {})
-        previous = pending.get(self.sheet_id)
-        sent = announce_events_after(sheet_id=self.sheet_id, events=events, previous=previous)
-        if sent is None or sent is previous:
-            return
-        pending[self.sheet_id] = sent
-
-        def forget(done: asyncio.Future[None], sheet_id: int = self.sheet_id) -> None:
-            if pending.get(sheet_id) is done:
-                del pending[sheet_id]
-
-        sent.add_done_callback(forget)
-
     def _next_batch(self) -> list[tuple[Request, asyncio.Future[AppendResult]]]:
         # An edit whose socket went away before its turn is not appended:
         # it was never acknowledged, so its client sends it again.
@@ -145,9 +124,10 @@ class SheetAppender:
                 # This process's sockets get it at once; the layer's copy
                 # leaves after the previous batch's, while the next batch
                 # commits (its round trip to Redis is off the writers' path).
-                self._announce(
-                    [event for outcome in outcomes if isinstance(outcome, AppendResult) and not outcome.duplicate
-                     for event in outcome.events],
+                announce_events_now(
+                    sheet_id=self.sheet_id,
+                    events=[event for outcome in outcomes if isinstance(outcome, AppendResult) and not outcome.duplicate
+                            for event in outcome.events],
                 )
         finally:
             self.task = None
