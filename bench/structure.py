@@ -53,7 +53,8 @@ from projections.axis import Axis
 from projections.models import Order
 from projections.selectors import order_now
 from sheets.models import Sheet
-from sheets.writes.edits import Change, EditRequest, StructureRequest, append_one
+from sheets.writes.edits import Change, EditRequest, append_one
+from sheets.writes.structure import StructureRequest
 
 COLS = 26
 # A large sheet with room for the inserts of the mix and of the restructured sheet (the limit is 1,000,000 rows).

@@ -49,7 +49,8 @@ def main(out: Path) -> None:
     from ledger.hashing import ROWS_INSERTED
     from proj.testing.servers import DaphneServer, login, process_env
     from sheets.selectors import get_sheet
-    from sheets.writes.edits import Change, EditRequest, StructureRequest, append_edits
+    from sheets.writes.edits import Change, EditRequest, append_edits
+    from sheets.writes.structure import StructureRequest
 
     users = {user.username: user for user in get_user_model().objects.filter(username__in=["alice", "bob"])}
     sheet = get_sheet(name="demo")

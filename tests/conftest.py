@@ -16,7 +16,8 @@ from ledger.hashing import GENESIS_HASH, canonical_bytes, chain_hash
 from ledger.serialization import record_of
 from sheets.models import Role, Sheet
 from sheets.services import create_sheet, grant
-from sheets.writes.edits import AppendResult, Change, StructureRequest, append_edit, append_one
+from sheets.writes.edits import AppendResult, Change, append_edit, append_one
+from sheets.writes.structure import StructureRequest
 
 PASSWORD = "correct-horse-battery"
 

@@ -1,11 +1,11 @@
 """The one write path of a sheet's operations: append_edits (append_one, append_edit for a single one).
 
 An operation is an edit of cells (EditRequest) or an insert or delete of
-rows or columns (StructureRequest). Lock the sheet's stream, authorise,
-make retries idempotent, judge each operation against the sheet as the
-ones before it left it (its order and its cells), append the events to the
-ledger and apply them to the projection (cells and order), all in one
-transaction; the caller announces them after the commit.
+rows or columns (StructureRequest, judged by sheets.writes.structure). Lock
+the sheet's stream, authorise, make retries idempotent, judge each operation
+against the sheet as the ones before it left it (its order and its cells),
+append the events to the ledger and apply them to the projection (cells and
+order), all in one transaction; the caller announces them after the commit.
 """
 
 from __future__ import annotations
@@ -35,18 +35,17 @@ from sheets.exceptions import (
     Conflict,
     EditRejected,
     Forbidden,
-    IdTaken,
     InvalidEdit,
     NoSuchCol,
     NoSuchRow,
     OutOfRange,
-    TooLarge,
     TooManyChanges,
     ValueTooLong,
 )
 from sheets.metrics import EVENTS_APPENDED
-from sheets.models import ID_PATTERN, MAX_STRUCTURE_IDS, Sheet
+from sheets.models import Sheet
 from sheets.selectors import can_edit, roles_for
+from sheets.writes.structure import StructureRequest, check_structure_shape, judge_delete, judge_insert
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -87,21 +86,6 @@ class EditRequest:
     @property
     def size(self) -> int:
         return len(self.changes)
-
-
-@dataclass(frozen=True, slots=True)
-class StructureRequest:
-    """One insert or delete of rows or columns waiting to be appended: one event of ``type``."""
-
-    user: User
-    client_event_id: uuid.UUID
-    type: str  # ledger.hashing.ROWS_INSERTED, ROWS_DELETED, COLUMNS_INSERTED or COLUMNS_DELETED
-    ids: tuple[str, ...]
-    after: str | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.ids)
 
 
 Request = EditRequest | StructureRequest
@@ -379,54 +363,6 @@ class _Batch:
 
 def _coords(changes: Sequence[Change]) -> list[IdCoord]:
     return [(c.row_id, c.col_id) for c in changes if c.row_id is not None and c.col_id is not None]
-
-
-def check_structure_shape(request: StructureRequest) -> None:
-    """Refuse a structure change of no id, of more than MAX_STRUCTURE_IDS, or of an id that is not one."""
-    noun = "rows" if request.type in (ROWS_INSERTED, ROWS_DELETED) else "columns"
-    if not request.ids:
-        raise InvalidEdit(f"name at least one of the {noun}")
-    if len(request.ids) > MAX_STRUCTURE_IDS:
-        raise TooManyChanges(f"one operation names at most {MAX_STRUCTURE_IDS} {noun}, got {len(request.ids)}")
-    for id_ in (*request.ids, *([request.after] if request.after is not None else [])):
-        if not isinstance(id_, str) or not ID_PATTERN.fullmatch(id_):
-            raise InvalidEdit(f"{id_!r} is not an id: 1 to 36 letters, digits, '_' or '-'")
-
-
-def _no_such(on_rows: bool, message: str, ids: Sequence[str]) -> EditRejected:
-    if on_rows:
-        return NoSuchRow(message, row_ids=sorted(set(ids)))
-    return NoSuchCol(message, col_ids=sorted(set(ids)))
-
-
-def judge_insert(request: StructureRequest, axis: Axis, *, on_rows: bool) -> tuple[Axis, int]:
-    """Return the axis with the new ids and the position of the first, or refuse the insert."""
-    noun, limit = ("rows", settings.SHEETS_MAX_ROWS) if on_rows else ("columns", settings.SHEETS_MAX_COLS)
-    if request.after is not None and not axis.has_ever(request.after):
-        raise _no_such(on_rows, f"there never was a {noun[:-1]} {request.after!r} to insert after", [request.after])
-    seen: set[str] = set()
-    taken = set()
-    for id_ in request.ids:
-        if id_ in seen or axis.has_ever(id_):
-            taken.add(id_)
-        seen.add(id_)
-    if taken:
-        raise IdTaken(f"these {noun[:-1]} ids are used already (an id is never reused)", ids=sorted(taken))
-    if len(axis) + len(request.ids) > limit:
-        raise TooLarge(f"a sheet holds at most {limit:,} {noun}; it has {len(axis):,} and the insert adds {len(request.ids):,}")
-    return axis.insert(after=request.after, ids=request.ids)
-
-
-def judge_delete(request: StructureRequest, axis: Axis, *, on_rows: bool) -> tuple[Axis, list[int]]:
-    """Return the axis without the ids and their positions just before, or refuse the delete."""
-    noun = "rows" if on_rows else "columns"
-    if len(set(request.ids)) != len(request.ids):
-        twice = sorted({id_ for id_ in request.ids if request.ids.count(id_) > 1})
-        raise InvalidEdit(f"the delete names {', '.join(twice)} more than once")
-    try:
-        return axis.delete(request.ids)
-    except NotInAxis as exc:
-        raise _no_such(on_rows, f"the delete names {noun} that do not exist or were deleted already", exc.args[0]) from None
 
 
 def _check_conflicts(changes: Sequence[Change], current: Mapping[IdCoord, CellState]) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from ledger.hashing import COLUMNS_DELETED, COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.values import is_storable
 from sheets.models import ID_PATTERN
-from sheets.writes.edits import Change, EditRequest, Request, StructureRequest, check_change_count, check_storable
+from sheets.writes.edits import Change, EditRequest, Request, check_change_count, check_storable
+from sheets.writes.structure import StructureRequest
 
 # The structure operations: the event each appends, the field of its ids, whether it takes "after".
 STRUCTURE_OPERATIONS: dict[str, tuple[str, str, bool]] = {

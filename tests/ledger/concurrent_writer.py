@@ -60,7 +60,8 @@ def run(plan: dict[str, Any]) -> None:
     from django.db import connection
 
     from sheets.exceptions import Conflict, EditRejected
-    from sheets.writes.edits import Change, EditRequest, Request, StructureRequest, append_edits, append_one
+    from sheets.writes.edits import Change, EditRequest, Request, append_edits, append_one
+    from sheets.writes.structure import StructureRequest
 
     def change_of(planned: list[Any] | dict[str, Any]) -> Change:
         if isinstance(planned, dict):

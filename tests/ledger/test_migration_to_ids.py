@@ -49,7 +49,8 @@ from projections.selectors import cells_at, read_now
 from projections.services import sheet_at_filling_cache
 from sheets.exceptions import Conflict
 from sheets.models import Sheet
-from sheets.writes.edits import AppendResult, Change, EditRequest, StructureRequest, append_edits
+from sheets.writes.edits import AppendResult, Change, EditRequest, append_edits
+from sheets.writes.structure import StructureRequest
 
 # The state before rows had ids: the last committed migrations (git HEAD).
 BEFORE = {"ledger": "0005_event_types", "projections": "0004_streams", "sheets": "0002_streams"}

@@ -40,11 +40,11 @@ from sheets.writes.edits import (
     Change,
     EditRequest,
     Request,
-    StructureRequest,
     append_edit,
     append_edits,
     append_one,
 )
+from sheets.writes.structure import StructureRequest
 from tests.conftest import assert_hash_chain, unique
 from tests.property.conftest import active_profile
 from tests.property.ledger_model import Expected, LedgerModel, ModelChange, ModelEvent, ModelStructure
