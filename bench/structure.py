@@ -34,26 +34,35 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
-from django.db import connection
 
 from bench.append import Rates, cell_edit, closed_loop
-from bench.common import make_sheet, make_users, median, now_ms, open_ws, percentile, print_table, rounded
+from bench.common import make_sheet, make_users, median, now_ms, open_ws, print_table, rounded
 from bench.env import BenchEnv
-from ledger.hashing import ROW_PREFIX, ROWS_DELETED, ROWS_INSERTED
+from bench.structure_ops import (
+    Structure,
+    Timings,
+    edit_ms,
+    latency_rows,
+    new_ids,
+    operation_frame_of,
+    order_rows,
+    order_size,
+    pooled,
+    stats,
+    timed_append,
+)
+from ledger.hashing import ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
 from proj.testing import Frame, operation_frame
 from proj.testing.servers import BASE_DIR, DaphneServer
-from projections.axis import Axis
-from projections.models import Order
-from projections.selectors import order_now
 from sheets.models import Sheet
-from sheets.writes.edits import Change, EditRequest, append_one
+from sheets.writes.edits import Change
 from sheets.writes.structure import StructureRequest
 
 COLS = 26
@@ -93,19 +102,11 @@ QUICK = Plan(create_sizes=(1_000, 1_000_000), subprocess_sizes=(1_000_000,), siz
              restructure_inserts=50, restructured_edits=10, churn_rounds=1)
 
 
-def _new_ids(count: int) -> tuple[str, ...]:
-    return tuple(str(uuid.uuid4()) for _ in range(count))
-
-
 _STARTED = time.perf_counter()
 
 
 def _progress(what: str) -> None:
     print(f"  [{time.perf_counter() - _STARTED:5.1f} s] {what}", file=sys.stderr, flush=True)
-
-
-def _stats(values: Sequence[float]) -> tuple[float, float]:
-    return median(values), percentile(values, 95)
 
 
 # create_sheet
@@ -139,63 +140,6 @@ def _create_part(plan: Plan, env: BenchEnv) -> dict[str, Any]:
 # insert and delete latency
 
 
-def _rows(sheet: Sheet) -> Axis:
-    """The sheet's rows as the write path reads them now."""
-    sheet.stream.refresh_from_db()
-    return order_now(stream=sheet.stream).rows
-
-
-class Structure:
-    """The structure operations of a latency round on one sheet, picked against its order as each comes."""
-
-    def __init__(self, sheet: Sheet, user: Any) -> None:
-        self.sheet, self.user = sheet, user
-
-    def rows(self) -> Axis:
-        return _rows(self.sheet)
-
-    def round(self, position: str, count: int) -> Iterator[StructureRequest]:
-        """Delete ``count`` rows at ``position``, then insert ``count`` new ones in their place.
-
-        The sheet keeps its size, so a full sheet (1,000,000 rows) can take
-        the insert. A sheet with fewer rows than ``count`` inserts first and
-        then deletes the rows it inserted. A generator: the caller performs
-        each request before asking for the next, which is picked against the
-        order the first one left.
-        """
-        rows = self.rows()
-        ids = _new_ids(count)
-        if len(rows) < count:
-            yield self._insert(ids, after=rows.id_at({"top": 0, "middle": len(rows) // 2, "bottom": len(rows)}[position] - 1))
-            yield self._delete(ids)
-            return
-        at = {"top": 0, "middle": (len(rows) - count) // 2, "bottom": len(rows) - count}[position]
-        yield self._delete(rows.window(at, count))
-        yield self._insert(ids, after=self.rows().id_at(at - 1))
-
-    def _insert(self, ids: Sequence[str], *, after: str | None) -> StructureRequest:
-        return StructureRequest(user=self.user, client_event_id=uuid.uuid4(), type=ROWS_INSERTED, ids=tuple(ids),
-                                after=after)
-
-    def _delete(self, ids: Sequence[str]) -> StructureRequest:
-        return StructureRequest(user=self.user, client_event_id=uuid.uuid4(), type=ROWS_DELETED, ids=tuple(ids))
-
-
-def _timed_append(sheet: Sheet, request: StructureRequest) -> float:
-    started = now_ms()
-    append_one(sheet_id=sheet.pk, request=request)
-    return now_ms() - started
-
-
-def _operation_frame(request: StructureRequest) -> Frame:
-    if request.type == ROWS_INSERTED:
-        return operation_frame("insert_rows", after=request.after, row_ids=list(request.ids))
-    return operation_frame("delete_rows", row_ids=list(request.ids))
-
-
-Timings = dict[tuple[int, int, str], tuple[list[float], list[float]]]  # (rows, count, position) → (inserts, deletes)
-
-
 def _latency_in_process(plan: Plan, user: Any) -> Timings:
     results: Timings = {}
     for size in plan.sizes:
@@ -208,20 +152,9 @@ def _latency_in_process(plan: Plan, user: Any) -> Timings:
                     inserts, deletes = results.setdefault((size, count, position), ([], []))
                     for request in structure.round(position, count):
                         kept = inserts if request.type == ROWS_INSERTED else deletes
-                        kept.append(_timed_append(sheet, request))
+                        kept.append(timed_append(sheet, request))
         _progress(f"latency: the sheet of {size:,} rows done")
     return results
-
-
-def order_size(sheet: Sheet) -> tuple[int, int, int]:
-    """How large the stored order of a sheet's rows has grown: its runs, its inserted ids (live or deleted), bytes."""
-    rows = _rows(sheet)
-    inserted = sum(len(run.ids) for run in rows.runs if run.ids is not None)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT octet_length(runs::text) FROM {connection.ops.quote_name(Order._meta.db_table)}"
-                       " WHERE stream_id = %s AND axis = %s", [sheet.stream_id, ROW_PREFIX])
-        (size,) = cursor.fetchone() or (0,)
-    return len(rows.runs), inserted, size
 
 
 async def _latency_over_ws(server: DaphneServer, sheet: Sheet, plan: Plan, user: Any, sessionid: str) -> Timings:
@@ -238,20 +171,10 @@ async def _latency_over_ws(server: DaphneServer, sheet: Sheet, plan: Plan, user:
             rounds = structure.round("middle", count)
             while (request := await next_request(rounds, None)) is not None:
                 started = now_ms()
-                await ws.wait_ack(await ws.send_operation_frame(_operation_frame(request)))
+                await ws.wait_ack(await ws.send_operation_frame(operation_frame_of(request)))
                 (inserts if request.type == ROWS_INSERTED else deletes).append(now_ms() - started)
     await ws.close()
     return results
-
-
-def _latency_rows(results: Timings, path: str) -> list[tuple[Any, ...]]:
-    return [(f"{size:,} rows", count, position, path, *_stats(inserts), *_stats(deletes))
-            for (size, count, position), (inserts, deletes) in results.items()]
-
-
-def _pooled(results: Timings, size: int, count: int, which: int) -> float:
-    """The median over every position of one size and count: inserts (0) or deletes (1)."""
-    return median([v for (s, c, _), timings in results.items() if (s, c) == (size, count) for v in timings[which]])
 
 
 # append throughput with structure mixed in
@@ -274,7 +197,7 @@ class MixedWorkload:
             return cell_edit(index, n)
         if index in self.inserted:
             return operation_frame("delete_rows", row_ids=self.inserted.pop(index))
-        ids = self.inserted[index] = list(_new_ids(MIX_ROWS))
+        ids = self.inserted[index] = list(new_ids(MIX_ROWS))
         return operation_frame("insert_rows", after=f"r{(n * 7919 + index * 104729) % self.rows}", row_ids=ids)
 
 
@@ -305,12 +228,6 @@ def _mix_part(plan: Plan, server: DaphneServer, user: Any, sessionid: str) -> tu
 # an edit in a restructured sheet
 
 
-def _edit_ms(sheet: Sheet, user: Any, change: Change) -> float:
-    started = now_ms()
-    append_one(sheet_id=sheet.pk, request=EditRequest(user=user, client_event_id=uuid.uuid4(), changes=[change]))
-    return now_ms() - started
-
-
 def _restructured_part(plan: Plan, user: Any) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
     """Edits in a fresh sheet, one after many one-row inserts, and one after rounds of 10,000-row deletes and inserts."""
     rng = random.Random(7)
@@ -320,14 +237,14 @@ def _restructured_part(plan: Plan, user: Any) -> tuple[list[tuple[Any, ...]], di
     inserted: dict[str, list[str]] = {"scattered": [], "churned": []}
     insert_ms = []
     for _ in range(plan.restructure_inserts):
-        (new_id,) = _new_ids(1)
-        insert_ms.append(_timed_append(scattered, StructureRequest(
+        (new_id,) = new_ids(1)
+        insert_ms.append(timed_append(scattered, StructureRequest(
             user=user, client_event_id=uuid.uuid4(), type=ROWS_INSERTED, ids=(new_id,), after=f"r{rng.randrange(ROOMY)}")))
         inserted["scattered"].append(new_id)
     structure = Structure(churned, user)
     for _ in range(plan.churn_rounds):
         for request in structure.round("middle", 10_000):
-            _timed_append(churned, request)
+            timed_append(churned, request)
             if request.type == ROWS_INSERTED:
                 # Each round deletes the rows the round before inserted: only the last ones are live.
                 inserted["churned"] = list(request.ids)
@@ -349,18 +266,18 @@ def _restructured_part(plan: Plan, user: Any) -> tuple[list[tuple[Any, ...]], di
         cases += [(kind, "by id (inserted rows)", sheet, by_id(inserted[kind])),
                   (kind, "by id (original rows)", sheet, by_id(originals)),
                   (kind, "by position", sheet, by_position)]
-    timings = {(kind, naming): [_edit_ms(sheet, user, make(n)) for n in range(plan.restructured_edits)]
+    timings = {(kind, naming): [edit_ms(sheet, user, make(n)) for n in range(plan.restructured_edits)]
                for kind, naming, sheet, make in cases}
     # The first edit after a structure operation reads and decodes the new
     # order (the cache holds the old one): delete one original row, then edit.
     for kind, sheet in (("fresh", fresh), ("scattered", scattered), ("churned", churned)):
         cold = timings[(kind, "by id, first after a delete")] = []
         for _ in range(5):
-            _timed_append(sheet, StructureRequest(user=user, client_event_id=uuid.uuid4(), type=ROWS_DELETED,
+            timed_append(sheet, StructureRequest(user=user, client_event_id=uuid.uuid4(), type=ROWS_DELETED,
                                                   ids=(originals.pop(),)))
-            cold.append(_edit_ms(sheet, user, by_id(originals)(0)))
+            cold.append(edit_ms(sheet, user, by_id(originals)(0)))
     fresh_ms = median(timings[("fresh", "by id")])
-    rows = [(kind, naming, len(values), *_stats(values), median(values) / fresh_ms)
+    rows = [(kind, naming, len(values), *stats(values), median(values) / fresh_ms)
             for (kind, naming), values in timings.items()]
     figures = {
         "edit_fresh_ms": fresh_ms,
@@ -371,7 +288,7 @@ def _restructured_part(plan: Plan, user: Any) -> tuple[list[tuple[Any, ...]], di
                                  for kind in ("fresh", "scattered", "churned")},
         "restructure_insert_first_ms": median(insert_ms[:tenth]),
         "restructure_insert_last_ms": median(insert_ms[-tenth:]),
-        "runs": {kind: len(_rows(sheet).runs) for kind, sheet in (("scattered", scattered),
+        "runs": {kind: len(order_rows(sheet).runs) for kind, sheet in (("scattered", scattered),
                                                                                    ("churned", churned))},
         "inserted_ids": {"scattered": len(inserted["scattered"]), "churned": 10_000 * plan.churn_rounds},
     }
@@ -390,17 +307,17 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     over_ws = asyncio.run(_latency_over_ws(server, big, plan, user, sessionid))
     print_table(f"structure latency: insert then delete, ms, {plan.repeats} rounds (websocket: {plan.ws_repeats})",
                 ["sheet", "rows", "where", "path", "insert p50", "insert p95", "delete p50", "delete p95"],
-                [*_latency_rows(in_process, "append_one"), *_latency_rows(over_ws, "websocket")])
+                [*latency_rows(in_process, "append_one"), *latency_rows(over_ws, "websocket")])
     largest, most = max(plan.sizes), max(plan.counts)
     runs, inserted, size = order_size(Sheet.objects.get(name=f"latency-{largest}"))
     print(f"(the order of the {largest:,}-row sheet after these rounds: {runs:,} runs, {inserted:,} inserted ids,"
           f" live or deleted, {size / 1e6:.1f} MB of JSON, rewritten by every structure operation)")
     figures.update({
         "order_inserted_ids": inserted, "order_json_mb": size / 1e6,
-        "insert_ms": _pooled(in_process, largest, most, 0), "delete_ms": _pooled(in_process, largest, most, 1),
-        "insert_one_ms": _pooled(in_process, largest, 1, 0), "delete_one_ms": _pooled(in_process, largest, 1, 1),
-        "ws_insert_ms": _pooled(over_ws, largest, max(plan.ws_counts), 0),
-        "ws_delete_ms": _pooled(over_ws, largest, max(plan.ws_counts), 1),
+        "insert_ms": pooled(in_process, largest, most, 0), "delete_ms": pooled(in_process, largest, most, 1),
+        "insert_one_ms": pooled(in_process, largest, 1, 0), "delete_one_ms": pooled(in_process, largest, 1, 1),
+        "ws_insert_ms": pooled(over_ws, largest, max(plan.ws_counts), 0),
+        "ws_delete_ms": pooled(over_ws, largest, max(plan.ws_counts), 1),
         "latency_ms": {f"{path}/{s}/{c}/{p}": [round(median(i), 1), round(median(d), 1)]
                        for path, results in (("append_one", in_process), ("ws", over_ws))
                        for (s, c, p), (i, d) in results.items()},
