@@ -15,6 +15,21 @@ from sheets.selectors import sheets_for
 from sheets.web.access import page_access
 from sheets.web.params import BadParameter, bad_parameter, int_param
 
+# A sheet of more rows than this is held by the page in windows of rows
+# (static/sheets/window-source.js); a smaller one is read whole.
+GRID_WINDOWED_ROWS = 5000
+# The first window a big sheet's page reads: more rows than any screen
+# shows, so the page is drawn and subscribes after one small read; the
+# windows around it follow once the page is live.
+GRID_FIRST_ROWS = 100
+
+
+def first_cells_url(cells_url: str, rows: int) -> str:
+    """What the grid page reads first: the whole sheet, or its first window for a big one."""
+    if rows <= GRID_WINDOWED_ROWS:
+        return cells_url
+    return f"{cells_url}?row_from=0&row_count={GRID_FIRST_ROWS}"
+
 
 @require_GET
 @login_required
@@ -37,6 +52,7 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
         return bad_parameter(exc)
     name = access.sheet.name
     rows, cols = sizes(streams=[access.sheet.stream])[access.sheet.stream_id]
+    cells_url = reverse("api-cells", args=[name])
     config = {
         "sheet": access.sheet.name,
         "title": access.sheet.title,
@@ -48,7 +64,10 @@ def grid(request: HttpRequest, name: str) -> HttpResponse:
         "userId": request.user.pk,
         "wsPath": sheet_socket_path(name),
         "maxFrameBytes": settings.SHEETS_MAX_FRAME_BYTES,
-        "cellsUrl": reverse("api-cells", args=[name]),
+        "cellsUrl": cells_url,
+        # The template preloads it: the read starts with the HTML, not once the scripts have run.
+        "firstCellsUrl": first_cells_url(cells_url, rows),
+        "windowed": rows > GRID_WINDOWED_ROWS,
         "eventsUrl": reverse("api-events", args=[name]),
         "at": at,
         "head": access.sheet.head,

@@ -57,6 +57,7 @@ function gridHeight() {
 }
 
 function start([initial, source]) {
+  performance.mark("ledgersheet:cells");
   const model = new SheetModel();
   model.load(initial);
   if (source) adaptModel(model, source);
@@ -307,6 +308,8 @@ function start([initial, source]) {
     },
     onStatus(status, pending, noun) {
       renderStatus(statusElement, status, pending, noun);
+      // A big sheet reads the rows around its first window once it is live (sheet-load.js).
+      if (status === "live" && source && !source.prefetch) source.widen(source.windowSize);
     },
     onFinal(message) {
       notify({ kind: "error", title: "Disconnected:", text: message, code: "closed" });
@@ -319,6 +322,7 @@ function start([initial, source]) {
     handlers,
     timing: window.LEDGERSHEET_TIMING || {},
   });
+  performance.mark("ledgersheet:grid");
   connection.start();
 
   window.addEventListener("resize", () => {
@@ -384,6 +388,8 @@ if (!config.canEdit) {
   gridElement.classList.add("read-only");
 }
 renderStatus(statusElement, "connecting", 0);
+// The page's steps, for the Performance panel and bench/grid.py: modules run, cells read, grid built.
+performance.mark("ledgersheet:script");
 loadSheet(config, { notify, statusElement }).then(start, (error) => {
   renderStatus(statusElement, "closed", 0);
   notify({ kind: "error", title: "Cannot open the sheet:", text: String(error.message || error), code: "load_failed" });

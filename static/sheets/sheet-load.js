@@ -1,17 +1,20 @@
 // Opening the grid page: the cells API read with retries (the server may be
 // restarting), whole for a small sheet, or its first window for a big one
-// (windowed-model.js), whose source then fetches the rest.
+// (windowed-model.js), whose source then fetches the rest. The first read
+// is config.firstCellsUrl, which the page's HTML preloads: fetched here with
+// the same URL and credentials (and no headers of its own), the browser
+// hands over that response instead of asking again.
 
 import { withIds } from "./model.js";
 import { renderStatus } from "./notices.js";
-import { WINDOWED_ROWS, cellsSource } from "./windowed-model.js";
+import { cellsSource } from "./windowed-model.js";
 
 const LOAD_RETRY_CAP = 15000;
 
 async function loadCells(config, url, { notify, statusElement }) {
   for (let attempt = 0; ; attempt++) {
     try {
-      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const response = await fetch(url, { credentials: "same-origin" });
       if (response.status === 401) {
         window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
         return new Promise(() => {});
@@ -29,15 +32,16 @@ async function loadCells(config, url, { notify, statusElement }) {
   }
 }
 
-/** [the sheet as the cells API gives it (a big one: its columns and head only), the WindowSource or null]. */
+/**
+ * [the sheet as the cells API gives it (a big one: its columns and head
+ * only), the WindowSource or null]. A big sheet's source holds only its first
+ * window and reads no more until widen()ed (the page does once it is live):
+ * the reads around it would hold up the socket's subscribe on the server.
+ */
 export async function loadSheet(config, ui) {
-  if (config.rows <= WINDOWED_ROWS) return [await loadCells(config, config.cellsUrl, ui), null];
-  const source = cellsSource(config);
-  const first = await loadCells(config, `${config.cellsUrl}?row_from=0&row_count=${source.windowSize}`, ui);
-  const load = source.load;
-  source.load = (rowFrom, rowCount) => (rowFrom === 0 && first && rowCount === source.windowSize ? first : load(rowFrom, rowCount));
-  await source.open(0);
-  source.load = load;
+  const first = await loadCells(config, config.firstCellsUrl, ui);
+  if (!config.windowed) return [first, null];
+  const source = cellsSource(config, { prefetch: 0 });
+  source.begin(first);
   return [{ head: source.lastSeq, row_ids: [], col_ids: source.colIds, cells: [] }, source];
 }
-

@@ -47,7 +47,7 @@ export class WindowSource {
   }) {
     Object.assign(this, { load, windowSize, maxInFlight, budget, prefetch, bufferSize, onChange, onError, schedule });
     this.pinned = new Set();
-    this.generation = 0; // bumped by open(): answers to an earlier open's loads are ignored
+    this.generation = 0; // bumped by open() and begin(): answers to an earlier open's loads are ignored
     this.clear();
   }
 
@@ -75,7 +75,17 @@ export class WindowSource {
     const generation = ++this.generation;
     const first = Math.floor(row / this.windowSize) * this.windowSize;
     const answer = await this.load(first, this.windowSize);
-    if (generation !== this.generation) return answer;
+    if (generation === this.generation) this.begin(answer, row);
+    return answer;
+  }
+
+  /**
+   * Start from a window read elsewhere (the page's first, read with the
+   * HTML): as open() does with the one it loads. Answers to loads sent
+   * before are ignored.
+   */
+  begin(answer, row = 0) {
+    this.generation++;
     this.clear();
     this.lastSeq = answer.at ?? answer.head;
     this.length = answer.row_count;
@@ -84,7 +94,6 @@ export class WindowSource {
     this.runs = mergeRun([], Run.fromWindow(answer));
     this.changed([0, this.length], { length: true, columns: true });
     this.flush();
-    return answer;
   }
 
   // ---- what is held ----
@@ -171,6 +180,12 @@ export class WindowSource {
     this.fill();
     this.evict();
     this.flush();
+  }
+
+  /** Hold `prefetch` rows either side of the viewport from now on (0 until the page is live, say). */
+  widen(prefetch) {
+    this.prefetch = prefetch;
+    this.ensureVisible(...this.viewport);
   }
 
   // The rows worth holding: the viewport and `prefetch` rows either side.

@@ -10,8 +10,8 @@
 
 import { WindowSource } from "./window-source.js";
 
-// Sheets with more rows than this are held in windows of WINDOW_ROWS rows.
-export const WINDOWED_ROWS = 5000;
+// A big sheet (config.windowed: more than 5,000 rows, sheets/web/views.py) is
+// held in windows of WINDOW_ROWS rows.
 export const WINDOW_ROWS = 2000;
 
 /** The source's rows as the grid view reads them (grid-rows.js), plus the positions held. */
@@ -71,7 +71,7 @@ export function pinPending(model, source) {
  * retry on a network failure (the source asks again when the rows are next
  * wanted).
  */
-export function cellsSource(config, { onChange = () => {}, onError = () => {}, windowSize = WINDOW_ROWS } = {}) {
+export function cellsSource(config, { onChange = () => {}, onError = () => {}, windowSize = WINDOW_ROWS, prefetch = windowSize } = {}) {
   const load = async (rowFrom, rowCount) => {
     const query = new URLSearchParams({ row_from: rowFrom, row_count: rowCount });
     const response = await fetch(`${config.cellsUrl}?${query}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -79,5 +79,5 @@ export function cellsSource(config, { onChange = () => {}, onError = () => {}, w
     if (!response.ok) throw new Error(body.error || `the server answered ${response.status}`);
     return body;
   };
-  return new WindowSource({ load, windowSize, budget: windowSize * 10, onChange, onError, schedule: (task) => queueMicrotask(task) });
+  return new WindowSource({ load, windowSize, prefetch, budget: windowSize * 10, onChange, onError, schedule: (task) => queueMicrotask(task) });
 }

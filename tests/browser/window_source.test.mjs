@@ -268,6 +268,29 @@ test("ensureVisible fetches the viewport and its margin, at most N at once, near
   assertConsistent(c.source, sheet);
 });
 
+test("begin() starts from a short first window read elsewhere; widen() then reads the rows around it", async () => {
+  const sheet = new FakeSheet(100, 2, label);
+  const c = client(sheet, { windowSize: 10, prefetch: 0, budget: 100 });
+  const stale = c.source.open(50); // a load answered after begin(): ignored
+  sheet.set(1, 0, "changed");
+  c.source.begin(sheet.window(0, 3));
+  assert.equal(c.source.lastSeq, 1);
+  assert.equal(c.source.getLength(), 100);
+  c.calls[0].answer();
+  await stale;
+  assert.deepEqual(c.source.runs.map((run) => [run.start, run.end]), [[0, 3]], "the old load's window is not laid");
+  c.source.ensureVisible(0, 2);
+  await settle();
+  assert.deepEqual(c.calls, [], "the viewport is held: nothing is read before widen()");
+  c.source.widen(10);
+  await settle();
+  assert.deepEqual(c.calls.map((call) => [call.rowFrom, call.rowCount]), [[3, 7], [10, 10]]);
+  await c.serveAll();
+  assert.deepEqual(c.source.runs.map((run) => [run.start, run.end]), [[0, 20]]);
+  assert.equal(c.source.getItem(1).cells.get("c0"), "changed");
+  assertConsistent(c.source, sheet);
+});
+
 test("only the part of a window not held is asked for", async () => {
   const sheet = new FakeSheet(100, 1, label);
   const c = client(sheet, { budget: 100, prefetch: 0 });

@@ -49,6 +49,45 @@ def test_grid_page_carries_its_configuration(client, make_user, make_sheet):
     assert b'id="sheet-config"' in response.content
 
 
+@pytest.mark.parametrize(("rows", "first", "windowed"), [
+    (7, "", False),
+    (5000, "", False),
+    (5001, "?row_from=0&row_count=100", True),
+])
+def test_grid_page_preloads_what_it_reads_first(client, make_user, make_sheet, rows, first, windowed):
+    user = make_user()
+    sheet = make_sheet(rows=rows, cols=2, viewers=[user])
+    client.force_login(user)
+    response = client.get(f"/sheets/{sheet.name}/")
+    config = response.context["config"]
+    assert (config["firstCellsUrl"], config["windowed"]) == (config["cellsUrl"] + first, windowed)
+    preload = f'<link rel="preload" href="{config["firstCellsUrl"]}" as="fetch" crossorigin="anonymous">'
+    assert preload.replace("&", "&amp;") in response.content.decode()
+
+
+def test_grid_page_preloads_its_whole_module_graph(client, make_user, make_sheet):
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    user = make_user()
+    sheet = make_sheet(viewers=[user])
+    client.force_login(user)
+    html = client.get(f"/sheets/{sheet.name}/").content.decode()
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/(sheets/[^"]+)">', html)
+    # Deep in the graph: grid.js → windowed-model.js → window-source.js → window-runs.js.
+    assert {"sheets/model.js", "sheets/window-source.js", "sheets/window-runs.js"} <= set(preloaded)
+    assert "sheets/grid.js" not in preloaded and len(preloaded) == len(set(preloaded))
+    # Exactly the modules reachable from grid.js: every relative import of every listed module is listed.
+    for path in ["sheets/grid.js", *preloaded]:
+        with open(finders.find(path), encoding="utf-8") as module:
+            imported = re.findall(r'from "\./([^"]+)"', module.read())
+        assert {f"sheets/{name}" for name in imported} <= {*preloaded, "sheets/grid.js"}, path
+    past = client.get(f"/sheets/{sheet.name}/?at=0").content.decode()
+    assert 'rel="preload"' not in past
+    assert '<link rel="modulepreload" href="/static/sheets/model.js">' in past  # timetravel.js imports it
+
+
 def test_grid_page_refuses_strangers_and_unknown_sheets(client, make_user, make_sheet):
     client.force_login(make_user())
     assert client.get(f"/sheets/{make_sheet().name}/").status_code == 403
