@@ -1,4 +1,4 @@
-"""One writer process of tests/ledger/test_concurrency.py.
+"""One writer process of tests/ledger/test_concurrency.py and test_concurrency_structure.py.
 
 Run as ``python -m tests.ledger.concurrent_writer PLAN.json`` with
 DATABASE_URL pointing at the test database. It sets Django up, opens its

@@ -1,0 +1,79 @@
+"""Writer processes for the races of test_concurrency*.py: each a tests/ledger/concurrent_writer.py of its own.
+
+start_writers starts one per plan, release_together lets them go at once
+when all are connected and waiting, and only_on runs a race on one backend
+of the suite's two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from proj.testing.servers import database_url, wait_until
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+WRITERS = 4
+VALUES = ["", "1", "-2.5", "=SUM(A1:A3)", "é€😀", "x" * 300]
+
+
+# One writer's operations, in the order it sends them.
+Plan = list[dict[str, Any]]
+
+
+def start_writers(plans: list[Plan], workdir: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="proj.settings",
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL="",  # broadcasting is not under test here
+        SECRET_KEY=settings.SECRET_KEY,
+        LEDGERSHEET_VAR_DIR=str(settings.VAR_DIR),
+    )
+    writers = []
+    for index, edits in enumerate(plans):
+        plan = {
+            "ready": str(workdir / f"ready-{index}"),
+            "start": str(workdir / "start"),
+            "output": str(workdir / f"output-{index}.jsonl"),
+            "edits": edits,
+        }
+        plan_path = workdir / f"plan-{index}.json"
+        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        log = workdir / f"writer-{index}.log"
+        with open(log, "wb") as stream:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.ledger.concurrent_writer", str(plan_path)],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+            )
+        writers.append((process, log))
+    return writers
+
+
+def release_together(writers: list[tuple[subprocess.Popen[bytes], Path]], workdir: Path, timeout: float = 90) -> None:
+    """Wait until every writer is connected and waiting, then let them all go at once."""
+    def all_ready() -> bool:
+        for process, log in writers:
+            assert process.poll() is None, f"a writer exited before the start:\n{log.read_text()}"
+        return all((workdir / f"ready-{index}").exists() for index in range(len(writers)))
+
+    wait_until(all_ready, timeout=timeout, what="every writer is connected and waiting", interval=0.01)
+    (workdir / "start").touch()
+
+
+def only_on(vendor: str) -> None:
+    """Skip unless the test database is ``vendor``: each race runs once per backend of the suite's two runs."""
+    if connection.vendor != vendor:
+        pytest.skip("needs DATABASE_URL to name PostgreSQL" if vendor == "postgresql"
+                    else "needs the default SQLite database (DATABASE_URL empty)")
