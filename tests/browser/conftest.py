@@ -106,33 +106,49 @@ def team(committed_db: None, make_user: Callable[..., Any], make_sheet: Callable
 
 
 @pytest.fixture
-def open_sheet(browser: Browser, server: DaphneServer, team: Team,
-               request: pytest.FixtureRequest) -> Iterator[Callable[..., SheetPage]]:
-    """Open the team's sheet as a user in a new browser context; wait until the grid is live."""
+def window(browser: Browser, server: DaphneServer,
+           request: pytest.FixtureRequest) -> Iterator[Callable[..., SheetPage]]:
+    """A new browser context (a person of their own), logged in as ``user`` or not at all; nothing opened yet.
+
+    Every window a test opens is saved to test-output/ when the test fails, and closed after it.
+    """
     pages: list[SheetPage] = []
 
-    def open_as(user: Any, *, timing: dict[str, int] | None = None,
-                before_open: Callable[[Page], None] | None = None, on: DaphneServer = server) -> SheetPage:
-        context = browser.new_context(viewport={"width": 1200, "height": 720})
-        context.add_cookies([{"name": "sessionid", "value": login(on.base_url, user.username, PASSWORD),
-                              "url": on.base_url}])
+    def open_window(user: Any | None = None, *, timing: dict[str, int] | None = None, javascript: bool = True,
+                    on: DaphneServer = server) -> SheetPage:
+        context = browser.new_context(viewport={"width": 1200, "height": 720}, java_script_enabled=javascript)
+        if user is not None:
+            context.add_cookies([{"name": "sessionid", "value": login(on.base_url, user.username, PASSWORD),
+                                  "url": on.base_url}])
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=on.base_url)
         context.add_init_script(f"window.LEDGERSHEET_TIMING = {json.dumps(timing or FAST_TIMING)};")
-        page = SheetPage(context=context, page=context.new_page(), label=user.username)
+        page = SheetPage(context=context, page=context.new_page(), label=user.username if user else "anonymous")
         pages.append(page)
-        if before_open is not None:
-            before_open(page.page)
-        page.open(on.url(f"/sheets/{team.sheet.name}/"))
         return page
 
     # pytest counts a failed call before it tears fixtures down, so a rise
     # here means this test failed while its windows are still open.
     failed_before = request.session.testsfailed
-    yield open_as
+    yield open_window
     if request.session.testsfailed > failed_before:
         save_failure_artifacts(request.node.name, pages)
     for page in pages:
         page.context.close()
+
+
+@pytest.fixture
+def open_sheet(window: Callable[..., SheetPage], server: DaphneServer, team: Team) -> Callable[..., SheetPage]:
+    """Open the team's sheet as a user in a new window (``window``); wait until the grid is live."""
+
+    def open_as(user: Any, *, timing: dict[str, int] | None = None,
+                before_open: Callable[[Page], None] | None = None, on: DaphneServer = server) -> SheetPage:
+        page = window(user, timing=timing, on=on)
+        if before_open is not None:
+            before_open(page.page)
+        page.open(on.url(f"/sheets/{team.sheet.name}/"))
+        return page
+
+    return open_as
 
 
 def save_failure_artifacts(test_name: str, pages: list[SheetPage]) -> None:

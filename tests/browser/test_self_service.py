@@ -14,17 +14,15 @@ import re
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
-from proj.testing.servers import DaphneServer, HttpSession, login
+from proj.testing.servers import DaphneServer, HttpSession
 from sheets.models import Sheet
-from tests.browser.conftest import FAST_TIMING, save_failure_artifacts
 from tests.browser.downloads import csv_grid, export, xlsx_grid
 from tests.browser.sheet_page import SheetPage, cell_name
 from tests.conftest import PASSWORD, unique
@@ -64,29 +62,6 @@ def workbook(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def window(browser: Browser, server: DaphneServer, request: pytest.FixtureRequest) -> Iterator[Callable[..., SheetPage]]:
-    """A new browser context (a person of their own) logged in as ``user``, or not logged in at all."""
-    pages: list[SheetPage] = []
-
-    def open_window(user: Any | None = None, *, javascript: bool = True) -> SheetPage:
-        context = browser.new_context(viewport={"width": 1200, "height": 720}, java_script_enabled=javascript)
-        if user is not None:
-            context.add_cookies([{"name": "sessionid", "value": login(server.base_url, user.username, PASSWORD),
-                                  "url": server.base_url}])
-        context.add_init_script(f"window.LEDGERSHEET_TIMING = {json.dumps(FAST_TIMING)};")
-        page = SheetPage(context=context, page=context.new_page(), label=user.username if user else "anonymous")
-        pages.append(page)
-        return page
-
-    failed_before = request.session.testsfailed
-    yield open_window
-    if request.session.testsfailed > failed_before:
-        save_failure_artifacts(request.node.name, pages)
-    for page in pages:
-        page.context.close()
-
-
 def log_in(page: Page, server: DaphneServer, user: Any) -> None:
     """Through the login form, as a person does."""
     page.goto(server.url("/accounts/login/"))
@@ -123,6 +98,13 @@ def padded(grid: list[list[str]], width: int) -> list[list[str]]:
     return [row + [""] * (width - len(row)) for row in grid]
 
 
+def opens_the_imported_sheet(me: SheetPage, server: DaphneServer, name: str) -> None:
+    """The page goes on to the new sheet ``name``, which goes live holding the file's cells (IMPORTED)."""
+    me.page.wait_for_url(server.url(f"/sheets/{name}/"))
+    me.wait_live()
+    assert me.cells() == named(IMPORTED)
+
+
 def script_edit(server: DaphneServer, token: str, sheet: str, change: dict[str, str]) -> dict[str, Any]:
     """What a script does: one operation over HTTP with the token, no login, no CSRF token."""
     body = {"type": "edit", "client_event_id": str(uuid.uuid4()), "changes": [change]}
@@ -150,9 +132,7 @@ def test_a_new_user_imports_a_workbook_shares_it_edits_it_with_a_colleague_and_a
     expect(page.get_by_role("heading", name="New sheet")).to_be_visible()
     fill_new_sheet(page, name=name, title="Budget 2027", file=workbook(tmp_path / "budget.xlsx"))
     create_button(page).click()
-    page.wait_for_url(server.url(f"/sheets/{name}/"))
-    me.wait_live()
-    assert me.cells() == named(IMPORTED)
+    opens_the_imported_sheet(me, server, name)
     me.expect_cell(1, 4, "=1+2")  # shown as typed, never evaluated
     assert me.row_count() == 4 and me.column_headers() == list("ABCDE")
     expect(page.locator(".sheet-title")).to_have_text("Budget 2027")
@@ -244,9 +224,7 @@ def test_upload_progress_then_the_import_count_then_the_sheet(window, server, ma
     held[0].continue_()  # to the real server, which imports the file
     page.unroute("**/api/sheets/", catalog)
 
-    page.wait_for_url(server.url(f"/sheets/{name}/"))
-    me.wait_live()
-    assert me.cells() == named(IMPORTED)
+    opens_the_imported_sheet(me, server, name)
 
 
 def test_the_upload_shows_its_percent(window, server, make_user, tmp_path):
@@ -310,9 +288,7 @@ def test_a_refused_file_is_said_on_the_page_creates_nothing_and_the_form_works_a
     # The same form, with a free name, now makes the sheet.
     page.get_by_label("Name").fill(name)
     create_button(page).click()
-    page.wait_for_url(server.url(f"/sheets/{name}/"))
-    me.wait_live()
-    assert me.cells() == named(IMPORTED)
+    opens_the_imported_sheet(me, server, name)
 
 
 def test_without_javascript_the_form_still_imports_the_file(window, server, make_user, tmp_path):
