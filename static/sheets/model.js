@@ -9,6 +9,8 @@
 // column). Positions shown are the confirmed order with the pending local
 // structure layers applied on top, the way the server will apply them.
 
+import { Axis } from "./axis.js";
+
 export function cellKey(rowId, colId) {
   return `${rowId}|${colId}`; // "|" cannot occur in an id (^[A-Za-z0-9_-]{1,36}$)
 }
@@ -61,84 +63,6 @@ const EVENT_STRUCTURE = {
   ColumnsInserted: { axis: "cols", ids: "col_ids", position: "col" },
   ColumnsDeleted: { axis: "cols", ids: "col_ids", positions: "cols" },
 };
-
-/**
- * One axis (the rows or the columns): every id this tab knows in order,
- * deleted ones included as tombstones that keep their place, so that an
- * insert "after" a row deleted meanwhile lands where that row stood, as the
- * server places it.
- */
-export class Axis {
-  constructor(ids = [], gone = new Set()) {
-    this.ids = ids;
-    this.gone = gone;
-    this.index = null; // id -> index in this.ids, built on demand
-  }
-
-  clone() {
-    return new Axis([...this.ids], new Set(this.gone));
-  }
-
-  has(id) {
-    return this.indexOf(id) >= 0;
-  }
-
-  indexOf(id) {
-    if (this.index === null) this.index = new Map(this.ids.map((each, i) => [each, i]));
-    const found = this.index.get(id);
-    return found === undefined ? -1 : found;
-  }
-
-  live() {
-    return this.gone.size ? this.ids.filter((id) => !this.gone.has(id)) : [...this.ids];
-  }
-
-  splice(at, ids) {
-    this.ids.splice(at, 0, ...ids);
-    this.index = null;
-  }
-
-  // A local insert: after an id (a tombstone too), or at the top for null.
-  // Ids already present were applied from the ledger meanwhile: skip them.
-  insertAfter(after, ids) {
-    const fresh = ids.filter((id) => !this.has(id));
-    if (!fresh.length) return;
-    let at = 0;
-    if (after !== null && after !== undefined) {
-      const anchor = this.indexOf(after);
-      at = anchor < 0 ? this.ids.length : anchor + 1; // an anchor this tab never saw: the end
-    }
-    this.splice(at, fresh);
-  }
-
-  // A remote insert: `position` is exact among the live ids; `after` only
-  // settles where among the tombstones of that gap the new ids go.
-  insertAt(position, after, ids) {
-    const fresh = ids.filter((id) => !this.has(id));
-    if (!fresh.length) return;
-    let lo = 0;
-    let hi = this.ids.length;
-    let seen = 0;
-    for (let i = 0; i < this.ids.length; i++) {
-      if (this.gone.has(this.ids[i])) continue;
-      if (seen === position - 1) lo = i + 1;
-      if (seen === position) {
-        hi = i;
-        break;
-      }
-      seen += 1;
-    }
-    if (position > seen) lo = hi = this.ids.length; // past the end: news from a server ahead of us
-    let at = lo;
-    const anchor = after === null || after === undefined ? -1 : this.indexOf(after);
-    if (anchor >= lo - 1 && anchor < hi) at = anchor + 1;
-    this.splice(at, fresh);
-  }
-
-  remove(ids) {
-    for (const id of ids) if (this.has(id)) this.gone.add(id);
-  }
-}
 
 export class SheetModel {
   constructor() {

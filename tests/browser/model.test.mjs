@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-// test_model_js.py copies static/sheets/model.js next to this file as model.mjs, so
-// that any Node from 18 on reads it as an ES module.
-import { Axis, SheetModel, cellKey, cellName, columnName } from "./model.mjs";
+// test_model_js.py copies static/sheets/model.js and axis.js next to this file,
+// with a package.json that makes them ES modules to any Node from 18 on.
+import { Axis } from "./axis.js";
+import { SheetModel, cellKey, cellName, columnName } from "./model.js";
 
 const ROWS = (n) => Array.from({ length: n }, (_, i) => `r${i}`);
 const COLS = (n) => Array.from({ length: n }, (_, i) => `c${i}`);

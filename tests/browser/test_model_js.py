@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,15 +13,18 @@ import pytest
 pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).resolve().parent
-MODEL = HERE.parents[1] / "static" / "sheets" / "model.js"
+SHEETS = HERE.parents[1] / "static" / "sheets"
+MODULES = ("model.js", "axis.js")
 
 
 def test_the_grid_model_passes_its_node_unit_tests(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed; `make setup` needs it for the grid library anyway")
-    # .mjs: an ES module to every Node version, whatever package.json says.
-    shutil.copy(MODEL, tmp_path / "model.mjs")
+    # model.js imports axis.js: both as ES modules, whatever package.json above says.
+    (tmp_path / "package.json").write_text(json.dumps({"type": "module"}))
+    for module in MODULES:
+        shutil.copy(SHEETS / module, tmp_path / module)
     shutil.copy(HERE / "model.test.mjs", tmp_path / "model.test.mjs")
     result = subprocess.run([node, "--test", str(tmp_path / "model.test.mjs")], capture_output=True, text=True,
                             timeout=60, check=False)
