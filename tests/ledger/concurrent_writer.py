@@ -42,10 +42,13 @@ START_TIMEOUT = 60.0
 
 
 def _wait_for(path: Path, timeout: float) -> None:
+    """Wait until ``path`` exists (the parent touches it to start every writer), failing after ``timeout``."""
     deadline = time.monotonic() + timeout
     while not path.exists():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{path} did not appear within {timeout}s")
+        # The poll's interval, short so that the writers leave within a millisecond of the
+        # touch; a file has nothing to await, and the deadline above bounds the wait.
         time.sleep(0.001)
 
 

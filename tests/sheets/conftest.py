@@ -216,7 +216,12 @@ def broadcasts_lost() -> Iterator[None]:
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float = TIMEOUT) -> None:
-    """Poll an async condition until it holds, failing after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.01)
+    """Poll an async condition until it holds, failing with its name after ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                # The poll's interval (the conditions read state that has no event to await, such
+                # as the group commit's queue); the timeout above bounds the wait.
+                await asyncio.sleep(0.01)
+    except TimeoutError as exc:
+        raise AssertionError(f"{condition.__qualname__} did not hold within {timeout}s") from exc
