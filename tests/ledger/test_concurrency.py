@@ -19,15 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from ledger.models import Event
 from projections.fold import fold
-from sheets.models import Role, Sheet
-from sheets.services import create_sheet, grant
+from sheets.models import Sheet
+from sheets.services import create_sheet
 from tests.cells import stored_by_position
 from tests.conftest import assert_hash_chain, unique
-from tests.ledger.writers import VALUES, WRITERS, Plan, only_on, release_together, start_writers
+from tests.ledger.writers import (
+    BACKENDS,
+    VALUES,
+    WRITERS,
+    Plan,
+    make_editors,
+    only_on,
+    release_together,
+    start_writers,
+)
 
 EDITS_PER_WRITER = 40
 RACED_RETRIES = 12
@@ -86,16 +94,11 @@ def _assert_each_old_value_is_the_previous_new_value(events: list[Event]) -> Non
         latest[(event.row, event.col)] = event.new_value
 
 
-@pytest.mark.postgres
-def test_writer_processes_on_postgresql_keep_every_guarantee(committed_db, tmp_path):
-    only_on("postgresql")
-    _race_writers_and_check(tmp_path)
-
-
-def test_writer_processes_on_sqlite_keep_every_guarantee(committed_db, tmp_path):
+@pytest.mark.parametrize("vendor", BACKENDS)
+def test_writer_processes_keep_every_guarantee(committed_db, tmp_path, vendor):
     # SQLite has no row lock: its IMMEDIATE transactions (proj/settings.py)
     # serialise the writers on the whole database instead.
-    only_on("sqlite")
+    only_on(vendor)
     _race_writers_and_check(tmp_path)
 
 
@@ -103,13 +106,9 @@ def _race_writers_and_check(tmp_path: Path) -> None:
     """Release the writers together, then check every sheet against every plan and every answer."""
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    User = get_user_model()
-    users = [User.objects.create(username=unique("writer-")) for _ in range(WRITERS)]
     shared = [create_sheet(name=unique("shared-"), rows=ROWS, cols=COLS) for _ in range(2)]
     private = [create_sheet(name=unique("private-"), rows=ROWS, cols=COLS) for _ in range(WRITERS)]
-    for sheet in [*shared, *private]:
-        for user in users:
-            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+    users = make_editors("writer-", [*shared, *private])
     plans = _plan(rng, shared, private, users)
     planned = {edit["client_event_id"]: edit for plan in plans for edit in plan}
 

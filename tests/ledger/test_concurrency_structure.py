@@ -17,17 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from ledger.hashing import CELL_CHANGED, COLUMNS_DELETED, COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
 from ledger.serialization import event_to_dict
 from projections.selectors import read_now
-from sheets.models import Role, Sheet
-from sheets.services import create_sheet, grant
+from sheets.models import Sheet
+from sheets.services import create_sheet
 from tests.conftest import assert_hash_chain, unique
-from tests.ledger.writers import VALUES, WRITERS, Plan, only_on, release_together, start_writers
+from tests.ledger.writers import (
+    BACKENDS,
+    VALUES,
+    WRITERS,
+    Plan,
+    make_editors,
+    only_on,
+    release_together,
+    start_writers,
+)
 
 S_ROWS, S_COLS = 24, 6
 # Rows that several writers race to delete (each with its own operation): one may win.
@@ -188,25 +196,17 @@ def _fold_and_check(events: list[dict[str, Any]], seed: int) -> tuple[_Line, _Li
     return rows, cols, last
 
 
-@pytest.mark.postgres
-def test_writer_processes_inserting_deleting_and_editing_one_sheet_on_postgresql(committed_db, tmp_path):
-    only_on("postgresql")
-    _race_structure_and_check(tmp_path)
-
-
-def test_writer_processes_inserting_deleting_and_editing_one_sheet_on_sqlite(committed_db, tmp_path):
-    only_on("sqlite")
+@pytest.mark.parametrize("vendor", BACKENDS)
+def test_writer_processes_inserting_deleting_and_editing_one_sheet(committed_db, tmp_path, vendor):
+    only_on(vendor)
     _race_structure_and_check(tmp_path)
 
 
 def _race_structure_and_check(tmp_path: Path) -> None:
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    User = get_user_model()
-    users = [User.objects.create(username=unique("restructurer-")) for _ in range(WRITERS)]
     sheet = create_sheet(name=unique("restructured-"), rows=S_ROWS, cols=S_COLS)
-    for user in users:
-        grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+    users = make_editors("restructurer-", [sheet])
     plans = _structure_plan(rng, sheet, users)
     planned = {operation["client_event_id"]: operation for plan in plans for operation in _operations(plan)}
     senders = {cid: sum(1 for plan in plans for operation in _operations(plan) if operation["client_event_id"] == cid)

@@ -11,14 +11,19 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 
 from proj.testing.servers import database_url, wait_until
+from sheets.models import Role, Sheet
+from sheets.services import grant
+from tests.conftest import unique
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 WRITERS = 4
@@ -70,6 +75,20 @@ def release_together(writers: list[tuple[subprocess.Popen[bytes], Path]], workdi
 
     wait_until(all_ready, timeout=timeout, what="every writer is connected and waiting", interval=0.01)
     (workdir / "start").touch()
+
+
+# The backends each race runs on, as a test parameter: once per backend of the suite's two runs.
+BACKENDS = [pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"), pytest.param("sqlite", id="sqlite")]
+
+
+def make_editors(prefix: str, sheets: Sequence[Sheet]) -> list[Any]:
+    """WRITERS new users, each an editor of every one of the sheets."""
+    User = get_user_model()
+    users = [User.objects.create(username=unique(prefix)) for _ in range(WRITERS)]
+    for sheet in sheets:
+        for user in users:
+            grant(sheet=sheet, username=user.username, role=Role.EDITOR)
+    return users
 
 
 def only_on(vendor: str) -> None:
