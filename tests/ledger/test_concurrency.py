@@ -26,16 +26,7 @@ from sheets.models import Sheet
 from sheets.services import create_sheet
 from tests.cells import stored_by_position
 from tests.conftest import assert_hash_chain, unique
-from tests.ledger.writers import (
-    BACKENDS,
-    VALUES,
-    WRITERS,
-    Plan,
-    make_editors,
-    only_on,
-    release_together,
-    start_writers,
-)
+from tests.ledger.writers import BACKENDS, VALUES, WRITERS, Plan, make_editors, only_on, run_writers
 
 EDITS_PER_WRITER = 40
 RACED_RETRIES = 12
@@ -112,16 +103,7 @@ def _race_writers_and_check(tmp_path: Path) -> None:
     plans = _plan(rng, shared, private, users)
     planned = {edit["client_event_id"]: edit for plan in plans for edit in plan}
 
-    writers = start_writers(plans, tmp_path)
-    try:
-        release_together(writers, tmp_path)
-        for process, log in writers:
-            assert process.wait(timeout=180) == 0, f"seed {seed}: a writer failed:\n{log.read_text()}"
-    finally:
-        for process, _ in writers:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+    run_writers(plans, tmp_path, seed=seed)
 
     outcomes, spans = _outcomes(tmp_path)
     # Every writer had sent its first edit before any writer was answered its

@@ -26,16 +26,7 @@ from projections.selectors import read_now
 from sheets.models import Sheet
 from sheets.services import create_sheet
 from tests.conftest import assert_hash_chain, unique
-from tests.ledger.writers import (
-    BACKENDS,
-    VALUES,
-    WRITERS,
-    Plan,
-    make_editors,
-    only_on,
-    release_together,
-    start_writers,
-)
+from tests.ledger.writers import BACKENDS, VALUES, WRITERS, Plan, make_editors, only_on, run_writers
 
 S_ROWS, S_COLS = 24, 6
 # Rows that several writers race to delete (each with its own operation): one may win.
@@ -213,16 +204,7 @@ def _race_structure_and_check(tmp_path: Path) -> None:
                for cid in planned}
     assert any("batch" in operation for plan in plans for operation in plan)
 
-    writers = start_writers(plans, tmp_path)
-    try:
-        release_together(writers, tmp_path)
-        for process, log in writers:
-            assert process.wait(timeout=180) == 0, f"seed {seed}: a writer failed:\n{log.read_text()}"
-    finally:
-        for process, _ in writers:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+    run_writers(plans, tmp_path, seed=seed)
 
     outcomes = _timed_outcomes(tmp_path)
     spans = [(min(a["sent"] for a in answers), max(a["answered"] for a in answers)) for answers in

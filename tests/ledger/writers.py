@@ -77,6 +77,20 @@ def release_together(writers: list[tuple[subprocess.Popen[bytes], Path]], workdi
     (workdir / "start").touch()
 
 
+def run_writers(plans: list[Plan], workdir: Path, *, seed: int) -> None:
+    """Start a writer process per plan, release them together and wait for every one to finish well."""
+    writers = start_writers(plans, workdir)
+    try:
+        release_together(writers, workdir)
+        for process, log in writers:
+            assert process.wait(timeout=180) == 0, f"seed {seed}: a writer failed:\n{log.read_text()}"
+    finally:
+        for process, _ in writers:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+
 # The backends each race runs on, as a test parameter: once per backend of the suite's two runs.
 BACKENDS = [pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"), pytest.param("sqlite", id="sqlite")]
 
