@@ -30,7 +30,7 @@ from proj.testing.servers import DaphneServer
 
 # The steps of one append timed in-process, in the order they run: the
 # functions sheets.writes.edits calls (each a statement, but chain_events).
-STEPS = ["lock_stream", "order_now", "roles_for", "events_for_client_ids", "load_cells", "chain_events",
+STEPS = ["lock_stream_of", "order_now", "roles_for", "events_for_client_ids", "load_cells", "chain_events",
          "write_events", "store_cells"]
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, models
 
+from ledger.compiled import CompiledRead, CompiledUpdate
 from ledger.hashing import CELL_CHANGED, FORMAT_CURRENT, canonical_bytes, chain_hash, format_timestamp
 from ledger.models import Event, Stream
 from ledger.serialization import RECORD_COLUMNS, record_of
@@ -62,7 +63,18 @@ def create_stream(*, name: str, rows: int = 0, cols: int = 0) -> Stream:
     return Stream.objects.create(name=name, rows=rows, cols=cols)
 
 
-def lock_stream(*, stream_id: int | models.QuerySet[Any, Any]) -> Stream:
+# The stream's row as Stream.from_db takes it, and the statement that locks it by pk.
+_STREAM_COLUMNS = [field.attname for field in Stream._meta.concrete_fields]
+_LOCK = CompiledRead(lambda stream_id: Stream.objects.select_for_update().filter(pk=stream_id).values_list(*_STREAM_COLUMNS))
+
+
+def _locked(found: list[tuple[Any, ...]]) -> Stream:
+    if not found:
+        raise Stream.DoesNotExist("Stream matching query does not exist.")
+    return Stream.from_db(DEFAULT_DB_ALIAS, _STREAM_COLUMNS, found[0])
+
+
+def lock_stream(*, stream_id: int) -> Stream:
     """Return the stream with its row locked until the end of the caller's transaction.
 
     The lock serialises appends to one stream: seqs are then handed out in
@@ -70,11 +82,35 @@ def lock_stream(*, stream_id: int | models.QuerySet[Any, Any]) -> Stream:
     smaller seq committing behind it (docs/architecture.md, decision 1).
     It also makes idempotency checks race-free: two retries of one
     client_event_id queue here, and the second finds the first one's events.
-    ``stream_id`` may be a query of one stream's id (a sheet's, say): found and locked in one statement.
+    Raises Stream.DoesNotExist.
     """
-    if isinstance(stream_id, int):
-        return Stream.objects.select_for_update().get(pk=stream_id)
-    return Stream.objects.select_for_update(of=("self",)).get(pk__in=stream_id)
+    return _locked(_LOCK.rows(stream_id=stream_id))
+
+
+@functools.cache
+def _lock_of(owner: type[models.Model]) -> CompiledRead:
+    return CompiledRead(
+        lambda owner_id: Stream.objects.select_for_update(of=("self",))
+        .filter(pk__in=owner._default_manager.filter(pk=owner_id).values("stream_id"))
+        .values_list(*_STREAM_COLUMNS)
+    )
+
+
+def lock_stream_of(*, owner: type[models.Model], owner_id: int) -> Stream:
+    """lock_stream for the stream of row ``owner_id`` of a model with a ``stream`` foreign key (a sheet's, say).
+
+    Found and locked in one statement; raises Stream.DoesNotExist when there is no such row.
+    """
+    return _locked(_lock_of(owner).rows(owner_id=owner_id))
+
+
+# Which client_event_ids a stream holds already: an append asks for every
+# operation, and only a retry needs the events themselves.
+_CLIENT_IDS_FOUND = CompiledRead(
+    lambda stream_id, client_event_ids: Event.objects.filter(
+        stream_id=stream_id, client_event_id__any_of=client_event_ids
+    ).values_list("client_event_id")
+)
 
 
 def events_for_client_ids(*, stream_id: int, client_event_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Event]]:
@@ -83,8 +119,11 @@ def events_for_client_ids(*, stream_id: int, client_event_ids: Iterable[uuid.UUI
     wanted = set(client_event_ids)
     if not wanted:
         return found
+    held = {client_event_id for (client_event_id,) in _CLIENT_IDS_FOUND.rows(stream_id=stream_id, client_event_ids=wanted)}
+    if not held:
+        return found
     for event in (
-        Event.objects.filter(stream_id=stream_id, client_event_id__in=wanted).select_related("broadcaster").order_by("seq")
+        Event.objects.filter(stream_id=stream_id, client_event_id__in=held).select_related("broadcaster").order_by("seq")
     ):
         found.setdefault(event.client_event_id, []).append(event)
     return found
@@ -117,7 +156,10 @@ def write_events(*, stream: Stream, events: Sequence[Event]) -> None:
     if not events:
         return
     _insert_events(events)
-    Stream.objects.filter(pk=stream.pk).update(head=events[-1].seq, head_hash=events[-1].hash)
+    _MOVE_HEAD.run(pk=stream.pk, head=events[-1].seq, head_hash=events[-1].hash)
+
+
+_MOVE_HEAD = CompiledUpdate(Stream, where=("pk",), set=("head", "head_hash"))
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 
+from ledger.compiled import CompiledRead
 from ledger.db import one_snapshot
 from ledger.hashing import CELL_CHANGED, COL_PREFIX, ROW_PREFIX, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event, Stream
@@ -39,6 +40,10 @@ _AXES: dict[tuple[int, str, int, int, str], Axis] = {}
 _AXES_KEPT = 256
 
 
+# Which order each axis has stored: read by every append, so compiled once (ledger.compiled).
+_ORDER_KEYS = CompiledRead(lambda stream_id: Order.objects.filter(stream_id=stream_id).values_list("axis", "pk", "seq", "hash"))
+
+
 def order_now(*, stream: Stream, cached: bool = True) -> Layout:
     """Return the stream's order as stored (the one it was created with when no structure event has been folded).
 
@@ -48,7 +53,7 @@ def order_now(*, stream: Stream, cached: bool = True) -> Layout:
     """
     found = {
         axis: (pk, seq, hash_)
-        for axis, pk, seq, hash_ in Order.objects.filter(stream_id=stream.pk).values_list("axis", "pk", "seq", "hash")
+        for axis, pk, seq, hash_ in _ORDER_KEYS.rows(stream_id=stream.pk)
     }
     return Layout(
         rows=_axis(stream, ROW_PREFIX, found.get(ROW_PREFIX), stream.rows, cached=cached),

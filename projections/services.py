@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import connection
 
+from ledger.compiled import CompiledRead
 from ledger.hashing import COL_PREFIX, ROW_PREFIX
 from projections.axis import Axis
 from projections.fold import CellState
@@ -13,6 +14,13 @@ from projections.models import Cell, Order
 from projections.selectors import remember_order, sheet_at
 from projections.snapshots import nearest_snapshot, record_snapshots, snapshot_interval, snapshots_due
 from projections.structure import IdCoord, Shaped
+
+# Read by every append: compiled once (ledger.compiled).
+_CELLS = CompiledRead(
+    lambda stream_id, row_ids, col_ids: Cell.objects.filter(
+        stream_id=stream_id, row_id__any_of=row_ids, col_id__any_of=col_ids
+    ).values_list("row_id", "col_id", "value", "last_seq")
+)
 
 
 def load_cells(*, stream_id: int, coords: Iterable[IdCoord]) -> dict[IdCoord, CellState]:
@@ -25,9 +33,7 @@ def load_cells(*, stream_id: int, coords: Iterable[IdCoord]) -> dict[IdCoord, Ce
     found: dict[IdCoord, CellState] = {}
     # Filter by the row and column sets in SQL, then keep exact pairs: one
     # query whatever the shape of the edit (a paste is a rectangle anyway).
-    for row_id, col_id, value, last_seq in Cell.objects.filter(
-        stream_id=stream_id, row_id__in=rows, col_id__in=cols
-    ).values_list("row_id", "col_id", "value", "last_seq"):
+    for row_id, col_id, value, last_seq in _CELLS.rows(stream_id=stream_id, row_ids=rows, col_ids=cols):
         if (row_id, col_id) in wanted:
             found[(row_id, col_id)] = CellState(value=value, last_seq=last_seq)
     return found

@@ -10,6 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F
 
+from ledger.compiled import CompiledRead
 from sheets.exceptions import SheetNotFound, UserNotFound
 from sheets.models import EDIT_ROLES, ApiToken, Membership, Role, Sheet, SheetState
 
@@ -44,6 +45,14 @@ def role_for(*, user: AbstractBaseUser | AnonymousUser, sheet_id: int) -> Role |
     return roles_for(users=[user], sheet_id=sheet_id)[user.pk]
 
 
+# Compiled once: every append asks it (ledger.compiled).
+_MEMBER_ROLES = CompiledRead(
+    lambda sheet_id, user_ids: Membership.objects.filter(sheet_id=sheet_id, user_id__any_of=user_ids).values_list(
+        "user_id", "role"
+    )
+)
+
+
 def roles_for(*, users: Iterable[AbstractBaseUser], sheet_id: int) -> dict[Any, Role | None]:
     """Return each user's role on the sheet by pk, in one query; superusers own every sheet."""
     roles: dict[Any, Role | None] = {}
@@ -55,7 +64,7 @@ def roles_for(*, users: Iterable[AbstractBaseUser], sheet_id: int) -> dict[Any, 
             roles[user.pk] = None
             members.append(user.pk)
     if members:
-        for user_id, role in Membership.objects.filter(sheet_id=sheet_id, user_id__in=members).values_list("user_id", "role"):
+        for user_id, role in _MEMBER_ROLES.rows(sheet_id=sheet_id, user_ids=members):
             roles[user_id] = Role(role)
     return roles
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from ledger.db import pipelined
 from ledger.hashing import COLUMNS_INSERTED, ROWS_DELETED, ROWS_INSERTED
 from ledger.models import Event
-from ledger.services import CellChange, StructureChange, chain_events, events_for_client_ids, lock_stream, write_events
+from ledger.services import CellChange, StructureChange, chain_events, events_for_client_ids, lock_stream_of, write_events
 from ledger.values import is_storable
 from projections.axis import Axis, NotInAxis
 from projections.fold import CellState
@@ -235,7 +235,7 @@ class _Batch:
         self.requests = requests
         self.outcomes = outcomes
         # The sheet's stream found and locked in one statement (Stream.DoesNotExist: no such sheet).
-        self.stream = lock_stream(stream_id=Sheet.objects.filter(pk=sheet_id).values("stream_id"))
+        self.stream = lock_stream_of(owner=Sheet, owner_id=sheet_id)
         self.rows, self.cols = order_now(stream=self.stream)
         self.rows_changed = self.cols_changed = False
         # The cells read so far (absent ones are not stored), the cells this batch sets, and the deleted ids.
