@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import Ws, answer_to, make_sheet, make_users, open_ws, print_table, rounded
+from bench.cpu import CpuWindow, measure
 from bench.env import BASELINE_APP, BenchEnv
 from bench.raw import commits_per_second
 from proj.testing import Frame, edit_frame
@@ -38,18 +39,31 @@ class Rates:
     messages: float
     events: float
     edits: float
+    cpu: CpuWindow | None = None
 
 
-async def closed_loop(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
-                      baseline: bool, message: Message = cell_edit) -> Rates:
+async def _cpu_between(start: float, end: float, servers: list[DaphneServer]) -> CpuWindow:
+    """The machine's CPU by process from ``start`` to ``end`` (event-loop times): the measurement window."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(start - loop.time())
+    with measure(servers) as window:
+        await asyncio.sleep(end - loop.time())
+    return window
+
+
+async def closed_loop(server: DaphneServer | list[DaphneServer], sheets: list[str], sessionid: str, *, writers: int,
+                      seconds: float, baseline: bool, message: Message = cell_edit, cpu: bool = False) -> Rates:
     """Run ``writers`` closed loops (send ``message``, wait for its answer) for ``seconds`` after a warm-up.
 
     The baseline relays instead of acking: its answer is one's own relayed
-    message, counted as one event.
+    message, counted as one event. Given several servers, writer ``i``
+    connects to the ``i``-th in turn. With ``cpu``, the rates come with the
+    CPU each process used over the same window.
     """
+    servers = server if isinstance(server, list) else [server]
     sockets = []
     for i in range(writers):
-        ws = await open_ws(server, sheets[i % len(sheets)], sessionid)
+        ws = await open_ws(servers[i % len(servers)], sheets[i % len(sheets)], sessionid)
         await ws.subscribe()
         sockets.append(ws)
     loop = asyncio.get_running_loop()
@@ -70,11 +84,12 @@ async def closed_loop(server: DaphneServer, sheets: list[str], sessionid: str, *
                 mine[1] += 1 if baseline else len(answer["seqs"])
                 mine[2] += frame["type"] == "edit"
 
+    measuring = asyncio.ensure_future(_cpu_between(window_start, window_end, servers)) if cpu else None
     await asyncio.gather(*(write(i, ws) for i, ws in enumerate(sockets)))
     for ws in sockets:
         await ws.close()
     messages, events, edits = (sum(c[k] for c in counted) / seconds for k in range(3))
-    return Rates(messages=messages, events=events, edits=edits)
+    return Rates(messages=messages, events=events, edits=edits, cpu=await measuring if measuring else None)
 
 
 async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
@@ -82,6 +97,20 @@ async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writ
     """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
     rates = await closed_loop(server, sheets, sessionid, writers=writers, seconds=seconds, baseline=baseline)
     return rates.messages
+
+
+# Where the cores go, per acknowledged edit (the relay: per relayed message).
+CPU_GROUPS = ["server", "postgres", "redis", "bench", "other"]
+
+
+def _cpu_row(label: str, servers: list[DaphneServer], rates: Rates, seconds: float) -> tuple[Any, ...]:
+    """One run's rate, the cores its servers and the whole machine kept busy, and each group's ms per edit."""
+    assert rates.cpu is not None
+    used, cores = rates.cpu.ms_per(rates.messages * seconds), rates.cpu.cores()
+    names = {server.name for server in servers}
+    used["server"] = sum(used.pop(name, 0.0) for name in names)
+    return (label, rates.messages, sum(cores.get(name, 0.0) for name in names), sum(cores.values()),
+            *(used.get(group, 0.0) for group in CPU_GROUPS))
 
 
 def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
@@ -101,6 +130,19 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     for config in ((1, 1), (16, 16)):
         base_rates[config] = asyncio.run(
             _rate(baseline, names[: config[1]], sessionid, writers=config[0], seconds=seconds, baseline=True))
+    # The same two loads again with the CPU of every process over the
+    # window; then 16 writers on 16 sheets over two processes of each.
+    cpu_rows = []
+    pairs = {"ours": [ours], "relay": [baseline]}
+    for writers, sheets, processes in ((1, 1, 1), (16, 16, 1), (16, 16, 2)):
+        if processes == 2:
+            pairs = {"ours": [ours, env.start_daphne(name="ours-2")],
+                     "relay": [baseline, env.start_daphne(BASELINE_APP, name="baseline-2")]}
+        for label, servers in pairs.items():
+            measured = asyncio.run(closed_loop(servers, names[:sheets], sessionid, writers=writers, seconds=seconds,
+                                               baseline=label == "relay", cpu=True))
+            suffix = "" if processes == 1 else f", {processes} processes"
+            cpu_rows.append(_cpu_row(f"{label} {writers}w/{sheets}s{suffix}", servers, measured, seconds))
     raw = {n: commits_per_second(connections=n, seconds=raw_seconds) for n in (1, 4, 16)}
     rows = [
         (writers, sheets, rates[(writers, sheets)], raw[writers], rates[(writers, sheets)] / raw[writers],
@@ -109,6 +151,8 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     ]
     print_table(f"append: single-cell edits, acked, {seconds:.0f} s per row",
                 ["writers", "sheets", "edits/s", "raw commits/s (same conns)", "ratio", "baseline relay/s"], rows)
+    print_table("append: CPU per acked edit (the relay: per relayed message), by process, over the same window",
+                ["run", "edits/s", "server cores", "all cores", *(f"{group} ms" for group in CPU_GROUPS)], cpu_rows)
     edits, raw16 = rates[(16, 16)], raw[16]
     return rounded({
         "edits_per_s": edits, "raw_commits_per_s": raw16, "ratio": edits / raw16,
@@ -116,4 +160,6 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
         "edits_per_s_by_config": {f"{w}w/{s}s": round(r, 1) for (w, s), r in rates.items()},
         "raw_commits_per_s_by_connections": {str(n): round(r, 1) for n, r in raw.items()},
         "baseline_relay_per_s": {f"{w}w/{s}s": round(r, 1) for (w, s), r in base_rates.items()},
+        "cpu_ms_per_edit": {row[0]: {group: round(ms, 3) for group, ms in zip(CPU_GROUPS, row[4:], strict=True)}
+                            for row in cpu_rows},
     })

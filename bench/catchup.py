@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -30,20 +31,28 @@ DEPLOYED_OUTGOING_FRAME_BYTES = "16000000"
 TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
-FIRST_EVENTS: dict[str, dict[str, Any]] = {}  # sheet -> the first event a replay of it sent
+@dataclass(frozen=True)
+class Replay:
+    """One subscribe from 0: ms to caught_up, the events and snapshot cells received, and the first event."""
+
+    ms: float
+    events: int
+    cells: int
+    first: dict[str, Any]
 
 
-async def _subscribe_ms(server: DaphneServer, sheet: str, sessionid: str) -> tuple[float, int, int]:
-    """Return ms from subscribe to caught_up, the events received and the snapshot cells received."""
+async def _subscribe(server: DaphneServer, sheet: str, sessionid: str) -> Replay:
     ws = await open_ws(server, sheet, sessionid)
     started = now_ms()
     frames = await ws.subscribe()
     elapsed = now_ms() - started
     await ws.close()
-    events = sum(len(f["events"]) for f in frames if f["type"] == "events")
-    cells = sum(len(f["cells"]) for f in frames if f["type"] == "snapshot")
-    FIRST_EVENTS.setdefault(sheet, next((f["events"][0] for f in frames if f["type"] == "events"), {}))
-    return elapsed, events, cells
+    return Replay(
+        ms=elapsed,
+        events=sum(len(f["events"]) for f in frames if f["type"] == "events"),
+        cells=sum(len(f["cells"]) for f in frames if f["type"] == "snapshot"),
+        first=next((f["events"][0] for f in frames if f["type"] == "events"), {}),
+    )
 
 
 def _raw_events_per_s(stream_id: int, sheet_name: str) -> tuple[float, dict[str, Any]]:
@@ -56,7 +65,8 @@ def _raw_events_per_s(stream_id: int, sheet_name: str) -> tuple[float, dict[str,
     """
     table = connection.ops.quote_name("ledger_event")
     started = time.perf_counter()
-    count, after, first = 0, 0, {}
+    count, after = 0, 0
+    first: dict[str, Any] = {}
     with psycopg.connect(database_url()) as conn:
         while True:
             rows = conn.execute(
@@ -70,14 +80,14 @@ def _raw_events_per_s(stream_id: int, sheet_name: str) -> tuple[float, dict[str,
             ).fetchall()
             if not rows:
                 break
-            frame = {"type": "events", "events": [
+            events = [
                 {"seq": seq, "type": kind, "sheet": sheet_name, "broadcaster_id": uid, "client_event_id": str(cid),
                  "recorded_at": at, "row_id": row_id, "col_id": col_id, "row": row, "col": col, "old_value": old,
                  "new_value": new, "broadcaster": uname}
                 for seq, kind, uid, cid, at, row_id, col_id, row, col, old, new, uname in rows
-            ]}
-            encode_frame(frame)
-            first = first or frame["events"][0]
+            ]
+            encode_frame({"type": "events", "events": events})
+            first = first or events[0]
             count += len(rows)
             after = rows[-1][0]
     return count / (time.perf_counter() - started), first
@@ -123,30 +133,31 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     # Ours and the raw reader take turns, so both see the same machine.
     replays, raws = [], []
     for _ in range(repeats):
-        replays.append(asyncio.run(_subscribe_ms(ours, "catchup", sessionid)))
+        replays.append(asyncio.run(_subscribe(ours, "catchup", sessionid)))
         raws.append(_raw_events_per_s(small_sheet.stream_id, "catchup"))
-    assert all(events == REPLAY_EVENTS for _, events, _ in replays), replays
+    assert all(replay.events == REPLAY_EVENTS for replay in replays), replays
     # The baseline builds exactly what the server sends.
-    assert raws[0][1] == FIRST_EVENTS["catchup"], (raws[0][1], FIRST_EVENTS["catchup"])
+    assert raws[0][1] == replays[0].first, (raws[0][1], replays[0].first)
     raw = median([rate for rate, _ in raws])
     # At daphne's defaults (1 MiB websocket messages, an outgoing budget of
     # 1,000,000 bytes) a snapshot of a well-filled sheet does not fit: the
     # server replays every event instead. Record what happened, then
     # measure the snapshot on a daphne configured as deployed.
     try:
-        _, events, cells = asyncio.run(_subscribe_ms(ours, "catchup-big", sessionid))
-        default_limit = f"snapshot of {cells} cells" if cells else f"no snapshot, {events} events replayed"
+        big_replay = asyncio.run(_subscribe(ours, "catchup-big", sessionid))
+        default_limit = (f"snapshot of {big_replay.cells} cells" if big_replay.cells
+                         else f"no snapshot, {big_replay.events} events replayed")
     except ConnectionClosed as exc:
         default_limit = f"closed {exc.rcvd.code if exc.rcvd else None}"
     wide = _start_wide_daphne(env)
-    snapshots = [asyncio.run(_subscribe_ms(wide, "catchup-big", sessionid)) for _ in range(repeats)]
-    replay_ms = median([ms for ms, _, _ in replays])
-    snapshot_ms = median([ms for ms, _, _ in snapshots])
+    snapshots = [asyncio.run(_subscribe(wide, "catchup-big", sessionid)) for _ in range(repeats)]
+    replay_ms = median([replay.ms for replay in replays])
+    snapshot_ms = median([snapshot.ms for snapshot in snapshots])
     events_per_s = REPLAY_EVENTS / (replay_ms / 1000)
     print_table(f"catchup: subscribe from 0, median of {repeats}",
                 ["case", "events behind", "ms to caught_up", "events/s", "snapshot cells", "events after it"],
-                [("replay", REPLAY_EVENTS, replay_ms, events_per_s, 0, replays[0][1]),
-                 ("snapshot", big, snapshot_ms, float("nan"), snapshots[0][2], snapshots[0][1]),
+                [("replay", REPLAY_EVENTS, replay_ms, events_per_s, 0, replays[0].events),
+                 ("snapshot", big, snapshot_ms, float("nan"), snapshots[0].cells, snapshots[0].events),
                  ("raw psycopg + json", REPLAY_EVENTS, REPLAY_EVENTS / raw * 1000, raw, 0, REPLAY_EVENTS)])
     print(f"(seeding through append_edit ran at {seed_rate:,.0f} events/s; {big:,} behind at daphne's and the"
           f" outgoing budget's defaults: {default_limit}; the snapshot measured with --websocket-max-message-size"
@@ -154,5 +165,5 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     return rounded({
         "events_behind": REPLAY_EVENTS, "events_per_s": events_per_s, "raw_events_per_s": raw,
         "ratio": events_per_s / raw, "snapshot_events_behind": big, "snapshot_ms": snapshot_ms,
-        "snapshot_cells": snapshots[0][2], "snapshot_at_default_ws_limit": default_limit,
+        "snapshot_cells": snapshots[0].cells, "snapshot_at_default_ws_limit": default_limit,
     })

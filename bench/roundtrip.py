@@ -9,6 +9,10 @@ round), so the round trip splits into the append and the rest (websocket,
 daphne, the client). Then, in this process on the same database, the
 same edits through ``append_edits`` with each step of the transaction
 timed: the statements that wait for PostgreSQL, and the Python around them.
+Last, the floor of that transaction: the very statements one append sent
+(captured, then rolled back), replayed from a bare psycopg connection with
+none of the app or the ORM around them, one round trip each and all in one
+pipeline, beside a bare INSERT + COMMIT.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from bench.append import closed_loop
 from bench.common import make_sheet, make_users, median, print_table, rounded
 from bench.env import BASELINE_APP, BenchEnv
+from bench.raw import commits_per_second
 from proj.testing.servers import DaphneServer
 
 # The steps of one append timed in-process, in the order they run: the
@@ -44,7 +49,7 @@ def _append_mean_s(server: DaphneServer) -> tuple[float, float]:
 
 
 @contextmanager
-def _timing(times: collections.Counter[str]) -> Iterator[None]:
+def _timing(times: collections.defaultdict[str, float]) -> Iterator[None]:
     """Time every step of STEPS, and the commit, where sheets.writes.edits calls them."""
     from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -86,13 +91,89 @@ def _in_process(sheet: Any, user: Any, *, edits: int) -> tuple[float, dict[str, 
 
     for n in range(50):
         one(n)
-    times: collections.Counter[str] = collections.Counter()
+    times: collections.defaultdict[str, float] = collections.defaultdict(float)
     with _timing(times):
         started = time.perf_counter()
         for n in range(edits):
             one(n)
         total = (time.perf_counter() - started) / edits * 1000
     return total, {label: seconds / edits * 1000 for label, seconds in times.items()}
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _statements_of_one_append(sheet: Any, user: Any) -> list[tuple[str, Any, bool]]:
+    """The SQL, parameters and executemany flag of one single-cell append_edits, its writes rolled back.
+
+    The append runs inside an outer transaction that is rolled back, so the
+    sheet stays as it was and the statements can be replayed; the
+    savepoints that the outer transaction turns its own into are left out.
+    """
+    from django.db import connection, transaction
+
+    from sheets.writes.edits import Change, EditRequest, append_edits
+
+    statements: list[tuple[str, Any, bool]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            statements.append((sql, params, many))
+        return execute(sql, params, many, context)
+
+    try:
+        with transaction.atomic(), connection.execute_wrapper(capture):
+            append_edits(sheet_id=sheet.pk, announce=False, requests=[
+                EditRequest(user=user, client_event_id=uuid.uuid4(), changes=[Change(row=7, col=3, value="floor")])
+            ])
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return statements
+
+
+def _replayed_ms(statements: list[tuple[str, Any, bool]], *, pipeline: bool, times: int) -> float:
+    """Mean ms of the statements in one transaction, rolled back, on a connection opened as Django opens its own."""
+    from django.db import connection
+
+    raw = connection.get_new_connection(connection.get_connection_params())
+    raw.autocommit = False
+
+    def once() -> None:
+        with raw.cursor() as cursor:
+            for sql, params, many in statements:
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
+        raw.rollback()
+
+    def run_all() -> None:
+        for _ in range(times):
+            if pipeline:
+                with raw.pipeline():
+                    once()
+            else:
+                once()
+
+    try:
+        run_all()  # warm-up
+        started = time.perf_counter()
+        run_all()
+        return (time.perf_counter() - started) / times * 1000
+    finally:
+        raw.close()
+
+
+def _floor(sheet: Any, user: Any, *, times: int, raw_seconds: float) -> dict[str, Any]:
+    statements = _statements_of_one_append(sheet, user)
+    return {
+        "statements": len(statements),
+        "one_round_trip_each_ms": _replayed_ms(statements, pipeline=False, times=times),
+        "pipelined_ms": _replayed_ms(statements, pipeline=True, times=times),
+        "insert_commit_ms": 1000 / commits_per_second(connections=1, seconds=raw_seconds),
+    }
 
 
 def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
@@ -114,7 +195,9 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
         after = _append_mean_s(ours)
         server = (after[0] - before[0]) / max(after[1] - before[1], 1) * 1000
         relay = loop(baseline, relay=True)
-        ours_ms.append(trip), relay_ms.append(relay), append_ms.append(server)
+        ours_ms.append(trip)
+        relay_ms.append(relay)
+        append_ms.append(server)
         rows.append((round_, trip, server, trip - server, relay, trip / relay))
     print_table(f"roundtrip: one writer, one sheet, {seconds:.1f} s per round",
                 ["round", "ours ms", "receipt->commit ms", "the rest ms", "relay ms", "ratio"], rows)
@@ -124,8 +207,18 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     step_rows += [("COMMIT", steps.get("COMMIT", 0.0)), ("the rest (Python around them)", total - waited)]
     print_table(f"append_edits in-process, one single-cell edit, mean of {edits}",
                 ["step", "ms"], [*step_rows, ("all", total)])
+    floor = _floor(local, user, times=edits, raw_seconds=1.0 if quick else 3.0)
+    print_table(f"the floor: the {floor['statements']} statements of one append from bare psycopg, "
+                f"rolled back (mean of {edits}), and a bare INSERT + COMMIT",
+                ["statements", "ms"], [
+                    ("one round trip each", floor["one_round_trip_each_ms"]),
+                    ("all in one pipeline", floor["pipelined_ms"]),
+                    ("a bare INSERT + COMMIT", floor["insert_commit_ms"]),
+                ])
     return rounded({
         "round_trip_ms": median(ours_ms), "relay_round_trip_ms": median(relay_ms),
         "ratio": median(ours_ms) / median(relay_ms), "server_append_ms": median(append_ms),
         "in_process_append_ms": total, "in_process_steps_ms": {label: round(ms, 3) for label, ms in step_rows},
+        "floor_ms": {key: round(value, 3) for key, value in floor.items() if key != "statements"},
+        "floor_statements": floor["statements"],
     })

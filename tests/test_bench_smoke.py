@@ -24,6 +24,11 @@ EXPECTED_KEYS = {
     "transfer": {"cells", "import_s", "raw_import_s", "export_csv_s", "export_xlsx_s", "raw_export_s", "export_csv_mib"},
     "grid": {"load_small_s", "load_big_s", "ratio", "scroll_s", "heap_mib", "typing_ms"},
 }
+# Figures that are tables: the bench's key, and the entries each of its rows must have.
+EXPECTED_TABLES = {
+    "append": ("cpu_ms_per_edit", {"ours 1w/1s", "relay 1w/1s", "ours 16w/16s", "relay 16w/16s"}),
+    "roundtrip": ("floor_ms", {"one_round_trip_each_ms", "pipelined_ms", "insert_commit_ms"}),
+}
 
 
 @pytest.mark.live
@@ -44,3 +49,10 @@ def test_a_quick_bench_completes_and_prints_its_figures_as_the_last_line(name: s
     assert figures["bench"] == name and figures["quick"] is True
     assert EXPECTED_KEYS[name] <= figures.keys(), f"missing {EXPECTED_KEYS[name] - figures.keys()}"
     assert all(isinstance(figures[key], (int, float)) for key in EXPECTED_KEYS[name])
+    if name in EXPECTED_TABLES:
+        key, entries = EXPECTED_TABLES[name]
+        assert entries <= figures[key].keys(), f"{key} lacks {entries - figures[key].keys()}"
+        values = [figures[key][entry] for entry in entries]
+        if name == "append":  # each row is where one run's CPU went: its server used some
+            values = [row["server"] for row in values]
+        assert all(isinstance(value, (int, float)) and value > 0 for value in values), figures[key]
