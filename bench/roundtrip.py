@@ -133,21 +133,39 @@ def _statements_of_one_append(sheet: Any, user: Any) -> list[tuple[str, Any, boo
     return statements
 
 
-def _replayed_ms(statements: list[tuple[str, Any, bool]], *, pipeline: bool, times: int) -> float:
-    """Mean ms of the statements in one transaction, rolled back, on a connection opened as Django opens its own."""
+def _statement_label(sql: str) -> str:
+    """A statement's kind and table, for the table of the floor: ``SELECT ledger_stream``."""
+    words = sql.replace('"', "").split()
+    verb = words[0].upper()
+    keyword = {"SELECT": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE"}.get(verb)
+    table = words[words.index(keyword) + 1] if keyword in words else "?"
+    return f"{verb} {table}"
+
+
+def _replayed(statements: list[tuple[str, Any, bool]], *, pipeline: bool, times: int) -> tuple[float, list[float]]:
+    """Mean ms of the statements in one transaction, rolled back, on a connection opened as Django opens its own.
+
+    One round trip each, it also returns the mean ms of each statement and
+    of the ROLLBACK (the first statement's includes the BEGIN sent with it).
+    """
     from django.db import connection
 
     raw = connection.get_new_connection(connection.get_connection_params())
     raw.autocommit = False
+    spent = [0.0] * (len(statements) + 1)
 
     def once() -> None:
         with raw.cursor() as cursor:
-            for sql, params, many in statements:
+            for index, (sql, params, many) in enumerate(statements):
+                started = time.perf_counter()
                 if many:
                     cursor.executemany(sql, params)
                 else:
                     cursor.execute(sql, params)
+                spent[index] += time.perf_counter() - started
+        started = time.perf_counter()
         raw.rollback()
+        spent[-1] += time.perf_counter() - started
 
     def run_all() -> None:
         for _ in range(times):
@@ -159,20 +177,25 @@ def _replayed_ms(statements: list[tuple[str, Any, bool]], *, pipeline: bool, tim
 
     try:
         run_all()  # warm-up
+        spent[:] = [0.0] * len(spent)
         started = time.perf_counter()
         run_all()
-        return (time.perf_counter() - started) / times * 1000
+        return (time.perf_counter() - started) / times * 1000, [seconds / times * 1000 for seconds in spent]
     finally:
         raw.close()
 
 
 def _floor(sheet: Any, user: Any, *, times: int, raw_seconds: float) -> dict[str, Any]:
     statements = _statements_of_one_append(sheet, user)
+    each_ms, split = _replayed(statements, pipeline=False, times=times)
+    pipelined_ms, _ = _replayed(statements, pipeline=True, times=times)
+    labels = [_statement_label(sql) for sql, _, _ in statements] + ["ROLLBACK"]
     return {
         "statements": len(statements),
-        "one_round_trip_each_ms": _replayed_ms(statements, pipeline=False, times=times),
-        "pipelined_ms": _replayed_ms(statements, pipeline=True, times=times),
+        "one_round_trip_each_ms": each_ms,
+        "pipelined_ms": pipelined_ms,
         "insert_commit_ms": 1000 / commits_per_second(connections=1, seconds=raw_seconds),
+        "split": list(zip(labels, split, strict=True)),
     }
 
 
@@ -212,6 +235,7 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
                 f"rolled back (mean of {edits}), and a bare INSERT + COMMIT",
                 ["statements", "ms"], [
                     ("one round trip each", floor["one_round_trip_each_ms"]),
+                    *((f"  {label}", ms) for label, ms in floor["split"]),
                     ("all in one pipeline", floor["pipelined_ms"]),
                     ("a bare INSERT + COMMIT", floor["insert_commit_ms"]),
                 ])
@@ -219,6 +243,6 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
         "round_trip_ms": median(ours_ms), "relay_round_trip_ms": median(relay_ms),
         "ratio": median(ours_ms) / median(relay_ms), "server_append_ms": median(append_ms),
         "in_process_append_ms": total, "in_process_steps_ms": {label: round(ms, 3) for label, ms in step_rows},
-        "floor_ms": {key: round(value, 3) for key, value in floor.items() if key != "statements"},
+        "floor_ms": {key: round(value, 3) for key, value in floor.items() if key not in ("statements", "split")},
         "floor_statements": floor["statements"],
     })
