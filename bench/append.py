@@ -92,15 +92,10 @@ async def closed_loop(server: DaphneServer | list[DaphneServer], sheets: list[st
     return Rates(messages=messages, events=events, edits=edits, cpu=await measuring if measuring else None)
 
 
-async def _rate(server: DaphneServer, sheets: list[str], sessionid: str, *, writers: int, seconds: float,
-                baseline: bool) -> float:
-    """Return acked edits/s (baseline: own relayed edits/s) over ``seconds`` after a warm-up."""
-    rates = await closed_loop(server, sheets, sessionid, writers=writers, seconds=seconds, baseline=baseline)
-    return rates.messages
-
-
-# Where the cores go, per acknowledged edit (the relay: per relayed message).
+# Where the cores go, per acknowledged edit (the relay: per relayed message),
+# measured over the windows of these loads: (writers, sheets).
 CPU_GROUPS = ["server", "postgres", "redis", "bench", "other"]
+CPU_CONFIGS = [(1, 1), (16, 16)]
 
 
 def _cpu_row(label: str, servers: list[DaphneServer], rates: Rates, seconds: float) -> tuple[Any, ...]:
@@ -124,25 +119,24 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     baseline = env.start_daphne(BASELINE_APP, name="baseline")
     rates: dict[tuple[int, int], float] = {}
     base_rates: dict[tuple[int, int], float] = {}
-    for writers, sheets in CONFIGS:
-        rates[(writers, sheets)] = asyncio.run(
-            _rate(ours, names[:sheets], sessionid, writers=writers, seconds=seconds, baseline=False))
-    for config in ((1, 1), (16, 16)):
-        base_rates[config] = asyncio.run(
-            _rate(baseline, names[: config[1]], sessionid, writers=config[0], seconds=seconds, baseline=True))
-    # The same two loads again with the CPU of every process over the
-    # window; then 16 writers on 16 sheets over two processes of each.
     cpu_rows = []
-    pairs = {"ours": [ours], "relay": [baseline]}
-    for writers, sheets, processes in ((1, 1, 1), (16, 16, 1), (16, 16, 2)):
-        if processes == 2:
-            pairs = {"ours": [ours, env.start_daphne(name="ours-2")],
-                     "relay": [baseline, env.start_daphne(BASELINE_APP, name="baseline-2")]}
-        for label, servers in pairs.items():
-            measured = asyncio.run(closed_loop(servers, names[:sheets], sessionid, writers=writers, seconds=seconds,
-                                               baseline=label == "relay", cpu=True))
-            suffix = "" if processes == 1 else f", {processes} processes"
-            cpu_rows.append(_cpu_row(f"{label} {writers}w/{sheets}s{suffix}", servers, measured, seconds))
+
+    def load(label: str, servers: list[DaphneServer], writers: int, sheets: int, *, cpu: bool) -> float:
+        """Run one load; with ``cpu``, add its row of where the cores went. Return its rate."""
+        measured = asyncio.run(closed_loop(servers, names[:sheets], sessionid, writers=writers, seconds=seconds,
+                                           baseline=label.startswith("relay"), cpu=cpu))
+        if cpu:
+            processes = "" if len(servers) == 1 else f", {len(servers)} processes"
+            cpu_rows.append(_cpu_row(f"{label} {writers}w/{sheets}s{processes}", servers, measured, seconds))
+        return measured.messages
+
+    for writers, sheets in CONFIGS:
+        rates[(writers, sheets)] = load("ours", [ours], writers, sheets, cpu=(writers, sheets) in CPU_CONFIGS)
+    for writers, sheets in CPU_CONFIGS:
+        base_rates[(writers, sheets)] = load("relay", [baseline], writers, sheets, cpu=True)
+    # 16 writers on 16 sheets over two processes of each: what one more process brings on this machine.
+    load("ours", [ours, env.start_daphne(name="ours-2")], 16, 16, cpu=True)
+    load("relay", [baseline, env.start_daphne(BASELINE_APP, name="baseline-2")], 16, 16, cpu=True)
     raw = {n: commits_per_second(connections=n, seconds=raw_seconds) for n in (1, 4, 16)}
     rows = [
         (writers, sheets, rates[(writers, sheets)], raw[writers], rates[(writers, sheets)] / raw[writers],
@@ -151,7 +145,7 @@ def run(env: BenchEnv, *, quick: bool) -> dict[str, Any]:
     ]
     print_table(f"append: single-cell edits, acked, {seconds:.0f} s per row",
                 ["writers", "sheets", "edits/s", "raw commits/s (same conns)", "ratio", "baseline relay/s"], rows)
-    print_table("append: CPU per acked edit (the relay: per relayed message), by process, over the same window",
+    print_table("append: CPU per acked edit (the relay: per relayed message), by process, over each run's window",
                 ["run", "edits/s", "server cores", "all cores", *(f"{group} ms" for group in CPU_GROUPS)], cpu_rows)
     edits, raw16 = rates[(16, 16)], raw[16]
     return rounded({
